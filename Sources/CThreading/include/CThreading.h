@@ -1,0 +1,49 @@
+// The small C layer under swift-threading: the Linux calls that Swift's `Glibc` module does not
+// expose (they are GNU extensions or raw system calls), each a thin wrapper that reports errno.
+#ifndef C_THREADING_H
+#define C_THREADING_H
+
+#include <stdint.h>
+#include <time.h>
+#include <pthread.h>
+
+/// Sleeps while `*word == expected`, until woken or until the absolute CLOCK_MONOTONIC time
+/// `deadline` (NULL: no deadline). Returns 0 when woken (possibly spuriously) or errno:
+/// EAGAIN (the word differed), ETIMEDOUT, EINTR.
+int cthreading_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline);
+
+/// Wakes at most `count` threads sleeping on `word`. Returns how many were woken, or -errno.
+int cthreading_futex_wake(uint32_t *word, int count);
+
+/// The kernel's id of the calling thread.
+uint64_t cthreading_gettid(void);
+
+/// Sets the OS name of `thread` (at most 15 bytes are kept; longer names are truncated
+/// on a UTF-8 boundary by the caller). Returns 0 or errno.
+int cthreading_setname(pthread_t thread, const char *name);
+
+/// Reads the OS name of `thread` into `buffer` of `size` bytes. Returns 0 or errno.
+int cthreading_getname(pthread_t thread, char *buffer, size_t size);
+
+/// Pins the calling thread to CPU `cpu`, or lets it run anywhere when `cpu` < 0. Returns 0 or errno.
+int cthreading_pin_to_cpu(int cpu);
+
+/// The number of CPUs the calling thread may run on.
+int cthreading_cpu_count(void);
+
+/// The stack size of the calling thread, as its pthread attributes report it (0 if unknown).
+size_t cthreading_current_stack_size(void);
+
+/// The kernel's limit on a thread name, terminator excluded.
+#define CTHREADING_NAME_MAX 15
+
+/// A CPU hint for short spin loops (`pause` on x86, `yield` on arm64).
+static inline void cthreading_spin_hint(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+#endif

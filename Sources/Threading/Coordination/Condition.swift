@@ -1,0 +1,187 @@
+import Synchronization
+
+/// A condition variable, Python's `threading.Condition`: threads wait on it, holding its lock,
+/// until another thread holding the lock notifies them.
+///
+/// Waiters are queued first come, first served in the parking lot, each on its own word, so
+/// `notify(n)` wakes exactly the `n` longest waiters and nothing else ever wakes one: there are
+/// no spurious wake-ups, and `wait` returns `true` exactly when the thread was notified. `wait`
+/// releases the lock completely, however deep an `RLock` is held, and restores that depth.
+///
+/// ```swift
+/// let cond = Condition()
+/// var items: [Int] = []          // guarded by cond
+/// try cond.withLock {
+///     try cond.waitFor { !items.isEmpty }
+///     items.removeFirst()
+/// }
+/// ```
+public final class Condition: Lockable, CustomStringConvertible {
+    @usableFromInline
+    enum Underlying: Sendable {
+        case lock(Lock)
+        case rlock(RLock)
+    }
+
+    @usableFromInline
+    let underlying: Underlying
+    /// Threads queued in `wait`, for `description`. Changed only under the parking-lot bucket lock.
+    let waiterCount = Atomic<Int>(0)
+
+    /// Creates a condition over a new `RLock`, as Python's `Condition()` does.
+    public init() {
+        underlying = .rlock(RLock())
+    }
+
+    /// Creates a condition over `lock`. Any thread that holds the `Lock` counts as its owner.
+    public init(_ lock: Lock) {
+        underlying = .lock(lock)
+    }
+
+    /// Creates a condition over `lock`; only the thread that holds it counts as its owner.
+    public init(_ lock: RLock) {
+        underlying = .rlock(lock)
+    }
+
+    /// Acquires the underlying lock, exactly as its own `acquire` does.
+    @inlinable
+    @discardableResult
+    public func acquire(blocking: Bool = true, timeout: Double? = nil) throws -> Bool {
+        switch underlying {
+        case .lock(let lock): return try lock.acquire(blocking: blocking, timeout: timeout)
+        case .rlock(let lock): return try lock.acquire(blocking: blocking, timeout: timeout)
+        }
+    }
+
+    /// Releases the underlying lock, exactly as its own `release` does.
+    @inlinable
+    public func release() throws {
+        switch underlying {
+        case .lock(let lock): try lock.release()
+        case .rlock(let lock): try lock.release()
+        }
+    }
+
+    /// Whether the calling thread may wait and notify: it holds the `RLock`, or the `Lock` is held.
+    var isOwned: Bool {
+        switch underlying {
+        case .lock(let lock): return lock.isLocked
+        case .rlock(let lock): return lock.isOwnedByCurrentThread
+        }
+    }
+
+    /// Releases the lock, waits until notified or until `timeout` passes, and re-acquires the lock.
+    ///
+    /// - Parameters:
+    ///   - timeout: The longest wait, in seconds; `nil` waits without limit, zero or negative
+    ///     does not wait.
+    /// - Returns: `true` if notified, `false` if the timeout passed first.
+    /// - Throws: `ThreadingError.Kind.runtimeError` ("cannot wait on un-acquired lock") when the
+    ///   calling thread does not own the lock; `.valueError` for NaN; `.overflowError` above
+    ///   `timeoutMax`.
+    @discardableResult
+    public func wait(timeout: Double? = nil) throws -> Bool {
+        guard isOwned else { throw ThreadingError.waitUnowned }
+        guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return false }
+        return wait(until: deadline)
+    }
+
+    /// Waits for a notification until `deadline`; the caller owns the lock.
+    func wait(until deadline: Deadline) -> Bool {
+        var saved = 0
+        var releaseError: (any Error)? = nil
+        let key = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+        let result = ParkingLot.park(
+            key: key,
+            deadline: deadline,
+            validate: {
+                waiterCount.wrappingAdd(1, ordering: .relaxed)
+                return true
+            },
+            beforeSleep: {
+                do {
+                    switch underlying {
+                    case .lock(let lock): try lock.release()
+                    case .rlock(let lock): saved = try lock.releaseAll()
+                    }
+                } catch {
+                    releaseError = error
+                }
+            },
+            timedOut: { _ in waiterCount.wrappingSubtract(1, ordering: .relaxed) }
+        )
+        switch underlying {
+        case .lock(let lock): if releaseError == nil { _ = try? lock.acquire() }
+        case .rlock(let lock): if releaseError == nil { lock.acquire(restoring: saved) }
+        }
+        if case .unparked = result { return true }
+        return false
+    }
+
+    /// Waits until `predicate` is true, or until `timeout` passes, and returns its last value.
+    ///
+    /// The predicate is evaluated first, holding the lock; the wait happens only while it is
+    /// false, and the remaining time is recomputed after each wake-up.
+    ///
+    /// - Parameters:
+    ///   - timeout: The longest total wait, in seconds; `nil` waits without limit.
+    ///   - predicate: The state to wait for; evaluated with the lock held.
+    /// - Returns: The predicate's last value: `false` only if the timeout passed.
+    /// - Throws: As `wait(timeout:)`.
+    @discardableResult
+    public func waitFor(timeout: Double? = nil, _ predicate: () -> Bool) throws -> Bool {
+        var deadline: Deadline? = nil
+        var result = predicate()
+        while !result {
+            if deadline == nil {
+                guard isOwned else { throw ThreadingError.waitUnowned }
+                guard case .until(let d) = try WaitLimit.forWait(timeout) else {
+                    return predicate()
+                }
+                deadline = d
+            } else if deadline!.hasPassed {
+                break
+            }
+            _ = wait(until: deadline!)
+            result = predicate()
+        }
+        return result
+    }
+
+    /// Wakes at most `n` threads waiting on this condition, the longest-waiting first.
+    ///
+    /// `notify(0)` and negative counts do nothing. The woken threads return from `wait` once they
+    /// re-acquire the lock, after the caller releases it.
+    ///
+    /// - Throws: `ThreadingError.Kind.runtimeError` ("cannot notify on un-acquired lock") when the
+    ///   calling thread does not own the lock.
+    /// - Complexity: O(w) in the waiters sharing this condition's parking-lot bucket.
+    public func notify(_ n: Int = 1) throws {
+        guard isOwned else { throw ThreadingError.notifyUnowned }
+        guard n > 0, waiterCount.load(ordering: .relaxed) > 0 else { return }
+        var woken = 0
+        ParkingLot.unpark(key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())) { _ in
+            guard woken < n else { return nil }
+            woken += 1
+            waiterCount.wrappingSubtract(1, ordering: .relaxed)
+            return 1
+        }
+    }
+
+    /// Wakes every thread waiting on this condition.
+    ///
+    /// - Throws: As `notify(_:)`.
+    public func notifyAll() throws {
+        try notify(Int.max)
+    }
+
+    /// `<Condition(<lock description>, N)>`, N being the number of waiting threads.
+    public var description: String {
+        let lock: String
+        switch underlying {
+        case .lock(let l): lock = l.description
+        case .rlock(let l): lock = l.description
+        }
+        return "<Condition(\(lock), \(waiterCount.load(ordering: .relaxed)))>"
+    }
+}

@@ -1,0 +1,91 @@
+import Synchronization
+
+/// A flag that threads can wait for, Python's `threading.Event`.
+///
+/// One atomic word (unset, set, unset with waiters). `wait` on a set event is one load; `set`
+/// wakes every waiter at once, and each returns `true` even if `clear()` follows immediately.
+public final class Event: CustomStringConvertible, @unchecked Sendable {
+    // @unchecked Sendable: its only state is an atomic word; waiting goes through the parking lot.
+
+    @usableFromInline static let unset: UInt32 = 0
+    @usableFromInline static let isSetState: UInt32 = 1
+    @usableFromInline static let unsetWithWaiters: UInt32 = 2
+
+    @usableFromInline
+    let state = Atomic<UInt32>(Event.unset)
+
+    /// Creates an event whose flag is unset.
+    public init() {}
+
+    /// Whether the flag is set (Python's `is_set()`).
+    @inlinable
+    public var isSet: Bool {
+        state.load(ordering: .acquiring) == Event.isSetState
+    }
+
+    /// Sets the flag and wakes every thread waiting for it.
+    public func set() {
+        if state.exchange(Event.isSetState, ordering: .acquiringAndReleasing) == Event.unsetWithWaiters {
+            ParkingLot.unparkAll(key: key, token: 1)
+        }
+    }
+
+    /// Unsets the flag; later `wait` calls block until the next `set()`.
+    public func clear() {
+        _ = state.compareExchange(expected: Event.isSetState, desired: Event.unset, ordering: .acquiringAndReleasing)
+    }
+
+    /// Waits until the flag is set, or until `timeout` passes.
+    ///
+    /// - Parameters:
+    ///   - timeout: The longest wait, in seconds; `nil` waits without limit, zero or negative
+    ///     does not wait.
+    /// - Returns: `true` if the flag was set or a `set()` woke this thread; `false` on timeout.
+    /// - Throws: `ThreadingError.Kind.valueError` for NaN and `.overflowError` above
+    ///   `timeoutMax`, when the flag is unset.
+    @inlinable
+    @discardableResult
+    public func wait(timeout: Double? = nil) throws -> Bool {
+        if _fastPath(isSet) { return true }
+        return try waitSlow(timeout: timeout)
+    }
+
+    @usableFromInline
+    func waitSlow(timeout: Double?) throws(ThreadingError) -> Bool {
+        guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return isSet }
+        let result = ParkingLot.park(
+            key: key,
+            deadline: deadline,
+            validate: {
+                var current = state.load(ordering: .acquiring)
+                while current == Event.unset {
+                    let (exchanged, seen) = state.compareExchange(
+                        expected: Event.unset, desired: Event.unsetWithWaiters, ordering: .acquiringAndReleasing)
+                    if exchanged { return true }
+                    current = seen
+                }
+                return current == Event.unsetWithWaiters
+            },
+            timedOut: { othersWaiting in
+                if !othersWaiting {
+                    _ = state.compareExchange(
+                        expected: Event.unsetWithWaiters, desired: Event.unset, ordering: .relaxed)
+                }
+            }
+        )
+        switch result {
+        case .invalid: return true  // set before this thread could park
+        case .timedOut: return false
+        case .unparked: return true
+        }
+    }
+
+    private var key: UnsafeRawPointer {
+        UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// `<Event: set>` or `<Event: unset>`.
+    public var description: String {
+        isSet ? "<Event: set>" : "<Event: unset>"
+    }
+}

@@ -1,0 +1,171 @@
+import Synchronization
+
+/// A counting semaphore, Python's `threading.Semaphore`: `acquire` takes one unit, waiting while
+/// there are none; `release(n)` returns `n` units and wakes up to `n` waiters.
+///
+/// The count is one atomic word: an uncontended `acquire` or `release` is one compare-and-swap,
+/// inlined into the caller. Threads that must wait park in first-come order, and `release` hands
+/// units to them directly, so no release is lost and no waiter wakes without a unit.
+///
+/// `Threading.Semaphore` is the full name where `Glibc`'s `Semaphore` (a `sem_t` pointer) is
+/// also imported.
+public class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
+    // @unchecked Sendable: a non-final class; every stored property is a `let` of a Sendable type.
+
+    @usableFromInline
+    let value: Atomic<Int>
+    /// Threads parked in `acquire`. Changed only under the parking-lot bucket lock.
+    @usableFromInline
+    let waiters = Atomic<Int>(0)
+    /// The largest value `release` may reach: the initial value for a `BoundedSemaphore`.
+    @usableFromInline
+    let bound: Int
+
+    /// Creates a semaphore holding `value` units.
+    ///
+    /// - Throws: `ThreadingError.Kind.valueError` ("semaphore initial value must be >= 0") when
+    ///   `value` is negative.
+    public convenience init(_ value: Int = 1) throws {
+        try self.init(value: value, bound: .max)
+    }
+
+    init(value: Int, bound: Int) throws(ThreadingError) {
+        guard value >= 0 else { throw .negativeSemaphore }
+        self.value = Atomic(value)
+        self.bound = bound
+    }
+
+    /// Takes one unit, waiting for one when there are none.
+    ///
+    /// - Parameters:
+    ///   - blocking: When `false`, returns at once instead of waiting; no timeout may be given then.
+    ///   - timeout: The longest wait, in seconds; `nil` waits without limit, zero or negative
+    ///     only tries.
+    /// - Returns: Whether a unit was taken.
+    /// - Throws: `ThreadingError.Kind.valueError` for a timeout on a non-blocking call or NaN;
+    ///   `.overflowError` above `timeoutMax`, when the call would wait.
+    /// - Complexity: One atomic compare-and-swap when a unit is available.
+    @inlinable
+    @discardableResult
+    public final func acquire(blocking: Bool = true, timeout: Double? = nil) throws -> Bool {
+        if _slowPath(!blocking && timeout != nil) { throw ThreadingError.semaphoreNonBlockingTimeout }
+        if _fastPath(tryTake()) { return true }
+        return try acquireSlow(blocking: blocking, timeout: timeout)
+    }
+
+    /// Takes a unit if there is one.
+    @inlinable @inline(__always)
+    final func tryTake() -> Bool {
+        var current = value.load(ordering: .relaxed)
+        while current > 0 {
+            let (exchanged, seen) = value.weakCompareExchange(
+                expected: current, desired: current - 1, ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = seen
+        }
+        return false
+    }
+
+    @usableFromInline
+    final func acquireSlow(blocking: Bool, timeout: Double?) throws(ThreadingError) -> Bool {
+        if !blocking { return false }
+        guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return tryTake() }
+        var tookWithoutParking = false
+        let result = ParkingLot.park(
+            key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()),
+            deadline: deadline,
+            validate: {
+                // Announce the waiter, then look again: a release either sees the waiter or
+                // left a unit that this look finds (both are sequentially consistent).
+                waiters.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                if value.load(ordering: .sequentiallyConsistent) > 0 && tryTake() {
+                    waiters.wrappingSubtract(1, ordering: .relaxed)
+                    tookWithoutParking = true
+                    return false
+                }
+                return true
+            },
+            timedOut: { _ in waiters.wrappingSubtract(1, ordering: .relaxed) }
+        )
+        switch result {
+        case .invalid: return tookWithoutParking
+        case .timedOut: return false
+        case .unparked: return true  // the releaser handed this thread its unit
+        }
+    }
+
+    /// Returns `n` units, waking up to `n` waiting threads.
+    ///
+    /// - Parameters:
+    ///   - n: How many units to return.
+    /// - Throws: `ThreadingError.Kind.valueError` ("n must be one or more") when `n < 1`; for a
+    ///   `BoundedSemaphore`, `.valueError` ("Semaphore released too many times") when the value
+    ///   would pass the initial value, which it then leaves unchanged.
+    /// - Complexity: One atomic compare-and-swap when no thread waits.
+    @inlinable
+    public final func release(_ n: Int = 1) throws {
+        guard _fastPath(n == 1) || n > 1 else { throw ThreadingError.releaseCount }
+        var current = value.load(ordering: .relaxed)
+        while true {
+            let (sum, overflow) = current.addingReportingOverflow(n)
+            if _slowPath(overflow || sum > bound) { try releaseRefused(overflow: overflow) }
+            let (exchanged, seen) = value.weakCompareExchange(
+                expected: current, desired: sum, ordering: .sequentiallyConsistent)
+            if exchanged { break }
+            current = seen
+        }
+        if _slowPath(waiters.load(ordering: .sequentiallyConsistent) > 0) { handOff() }
+    }
+
+    /// Returns one unit (the `Lockable` requirement); see `release(_:)`.
+    @inlinable
+    public final func release() throws {
+        try release(1)
+    }
+
+    @usableFromInline
+    final func releaseRefused(overflow: Bool) throws(ThreadingError) -> Never {
+        throw overflow && bound == .max ? .semaphoreOverflow : .overReleased
+    }
+
+    /// Moves available units to parked threads, oldest first.
+    @usableFromInline
+    final func handOff() {
+        ParkingLot.unpark(key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())) { _ in
+            guard tryTake() else { return nil }
+            waiters.wrappingSubtract(1, ordering: .relaxed)
+            return 1
+        }
+    }
+
+    /// The number of units available now (Python's `_value`).
+    public final var currentValue: Int {
+        value.load(ordering: .relaxed)
+    }
+
+    /// `<Semaphore: value=N>`.
+    public var description: String {
+        "<Semaphore: value=\(currentValue)>"
+    }
+}
+
+/// A semaphore that may not be released past its initial value, Python's
+/// `threading.BoundedSemaphore`: the usual guard for a pool of a fixed size.
+public final class BoundedSemaphore: Semaphore, @unchecked Sendable {
+    // @unchecked Sendable: adds no stored property to `Semaphore`.
+
+    /// The initial value, which `release` may not exceed.
+    public var initialValue: Int { bound }
+
+    /// Creates a bounded semaphore holding `value` units, at most `value` at any time.
+    ///
+    /// - Throws: `ThreadingError.Kind.valueError` when `value` is negative.
+    public init(_ value: Int = 1) throws {
+        try super.init(value: value, bound: value)
+    }
+
+    /// `<BoundedSemaphore: value=N/INITIAL>`.
+    public override var description: String {
+        "<BoundedSemaphore: value=\(currentValue)/\(bound)>"
+    }
+}

@@ -1,0 +1,225 @@
+import Synchronization
+
+/// The waiting core: threads park on an address and are unparked first come, first served.
+///
+/// A fixed table of buckets, each a `RawLock` and an intrusive FIFO list of the threads waiting on
+/// the addresses that hash to it (the design of WebKit's `WTF::ParkingLot`, Rust's `parking_lot`
+/// and CPython's `Python/parking_lot.c`). A primitive parks on its own address after checking,
+/// under the bucket lock, that it still has to wait; a waker dequeues exactly the threads it
+/// decides to wake, hands each a token, and wakes it on its own futex word. So a primitive is a
+/// few words of state, no wake-up is ever lost, none is spurious, and waiters are served in order.
+///
+/// Each parked thread's wait node lives on its own stack for the duration of `park`.
+@usableFromInline
+enum ParkingLot {
+    /// How a call to `park` ended.
+    @usableFromInline
+    enum ParkResult {
+        /// `validate` said not to park.
+        case invalid
+        /// The deadline passed before any thread unparked this one (`timedOut` has run).
+        case timedOut
+        /// Another thread unparked this one, passing `token`.
+        case unparked(token: UInt)
+    }
+
+    /// Parks the calling thread on `key` until unparked or until `deadline`.
+    ///
+    /// - Parameters:
+    ///   - key: The address to wait on, usually the waiting primitive's own.
+    ///   - deadline: When to give up.
+    ///   - validate: Runs under the bucket lock before the thread is queued; returns whether to
+    ///     park. Wakers run under the same lock, so no wake-up can slip between check and sleep.
+    ///   - beforeSleep: Runs after the thread is queued, outside the bucket lock, before it sleeps
+    ///     (a condition variable releases its lock here).
+    ///   - timedOut: Runs under the bucket lock when the wait times out and the thread has been
+    ///     taken off the queue; its argument says whether other threads still wait on `key`.
+    @usableFromInline
+    static func park(
+        key: UnsafeRawPointer,
+        deadline: Deadline,
+        validate: () -> Bool,
+        beforeSleep: () -> Void = {},
+        timedOut: (_ othersWaiting: Bool) -> Void = { _ in }
+    ) -> ParkResult {
+        withUnsafeTemporaryAllocation(of: WaitNode.self, capacity: 1) { buffer in
+            let node = buffer.baseAddress!
+            node.initialize(to: WaitNode(key: key))
+            defer { node.deinitialize(count: 1) }
+            let bucket = Buckets.bucket(for: key)
+
+            Buckets.lock(bucket)
+            guard validate() else {
+                Buckets.unlock(bucket)
+                return .invalid
+            }
+            bucket.pointee.append(node)
+            Buckets.unlock(bucket)
+
+            beforeSleep()
+
+            let state = address(of: node.pointee.state)
+            while state.pointee.load(ordering: .acquiring) == WaitNode.parked {
+                if Platform.futexWait(state, expected: WaitNode.parked, deadline: deadline) == .timedOut {
+                    Buckets.lock(bucket)
+                    if node.pointee.isQueued {
+                        bucket.pointee.remove(node)
+                        timedOut(bucket.pointee.hasWaiter(on: key))
+                        Buckets.unlock(bucket)
+                        return .timedOut
+                    }
+                    Buckets.unlock(bucket)
+                    // A waker has dequeued this thread and is about to set its word: the wake-up
+                    // is in flight and is owed to us, so wait for it without a deadline.
+                    while state.pointee.load(ordering: .acquiring) == WaitNode.parked {
+                        _ = Platform.futexWait(state, expected: WaitNode.parked, deadline: .never)
+                    }
+                    break
+                }
+            }
+            return .unparked(token: node.pointee.token)
+        }
+    }
+
+    /// Unparks threads waiting on `key`, oldest first, for as long as `decide` hands out tokens.
+    ///
+    /// `decide` runs under the bucket lock once per waiter, with whether more threads wait on
+    /// `key` after this one; it returns the token to wake that waiter with, or `nil` to stop.
+    /// Returns the number of threads unparked.
+    @usableFromInline
+    @discardableResult
+    static func unpark(key: UnsafeRawPointer, _ decide: (_ moreWaiting: Bool) -> UInt?) -> Int {
+        let bucket = Buckets.bucket(for: key)
+        var woken: UnsafeMutablePointer<WaitNode>? = nil
+        var count = 0
+
+        Buckets.lock(bucket)
+        var candidate = bucket.pointee.first(on: key, from: bucket.pointee.head)
+        while let node = candidate {
+            let following = bucket.pointee.first(on: key, from: node.pointee.next)
+            guard let token = decide(following != nil) else { break }
+            bucket.pointee.remove(node)
+            node.pointee.token = token
+            node.pointee.next = woken
+            woken = node
+            count += 1
+            candidate = following
+        }
+        Buckets.unlock(bucket)
+
+        // Wake in the order dequeued. Read `next` before the store: once the state says
+        // "unparked", the waiter may return and its stack (the node) is gone. The futex wake on a
+        // gone node can at worst wake some other futex user spuriously, which futex users allow.
+        woken = reversed(woken)
+        while let node = woken {
+            woken = node.pointee.next
+            let state = address(of: node.pointee.state)
+            state.pointee.store(WaitNode.unparked, ordering: .releasing)
+            Platform.futexWake(state, count: 1)
+        }
+        return count
+    }
+
+    /// Unparks every thread waiting on `key` with `token`; returns how many.
+    @usableFromInline
+    @discardableResult
+    static func unparkAll(key: UnsafeRawPointer, token: UInt = 0) -> Int {
+        unpark(key: key) { _ in token }
+    }
+
+    private static func reversed(_ list: UnsafeMutablePointer<WaitNode>?) -> UnsafeMutablePointer<WaitNode>? {
+        var list = list
+        var result: UnsafeMutablePointer<WaitNode>? = nil
+        while let node = list {
+            list = node.pointee.next
+            node.pointee.next = result
+            result = node
+        }
+        return result
+    }
+}
+
+/// A parked thread: its futex word, its key, its
+/// links in the bucket's queue and the token its waker leaves. All but `state` change only under
+/// the bucket lock.
+@usableFromInline
+struct WaitNode: ~Copyable {
+    static let parked: UInt32 = 0
+    static let unparked: UInt32 = 1
+
+    let state = Atomic<UInt32>(WaitNode.parked)
+    let key: UnsafeRawPointer
+    var next: UnsafeMutablePointer<WaitNode>? = nil
+    var previous: UnsafeMutablePointer<WaitNode>? = nil
+    var isQueued = false
+    var token: UInt = 0
+
+    init(key: UnsafeRawPointer) {
+        self.key = key
+    }
+}
+
+/// One slot of the parking lot: a lock and a FIFO queue of wait nodes.
+struct Bucket: ~Copyable {
+    let lock = Atomic<UInt32>(RawLock.unlocked)
+    var head: UnsafeMutablePointer<WaitNode>? = nil
+    var tail: UnsafeMutablePointer<WaitNode>? = nil
+
+    mutating func append(_ node: UnsafeMutablePointer<WaitNode>) {
+        node.pointee.previous = tail
+        node.pointee.next = nil
+        node.pointee.isQueued = true
+        if let tail { tail.pointee.next = node } else { head = node }
+        tail = node
+    }
+
+    mutating func remove(_ node: UnsafeMutablePointer<WaitNode>) {
+        let previous = node.pointee.previous
+        let next = node.pointee.next
+        if let previous { previous.pointee.next = next } else { head = next }
+        if let next { next.pointee.previous = previous } else { tail = previous }
+        node.pointee.previous = nil
+        node.pointee.next = nil
+        node.pointee.isQueued = false
+    }
+
+    func first(on key: UnsafeRawPointer, from start: UnsafeMutablePointer<WaitNode>?) -> UnsafeMutablePointer<WaitNode>? {
+        var node = start
+        while let current = node, current.pointee.key != key { node = current.pointee.next }
+        return node
+    }
+
+    func hasWaiter(on key: UnsafeRawPointer) -> Bool {
+        first(on: key, from: head) != nil
+    }
+}
+
+/// The table of buckets, allocated once for the life of the process.
+enum Buckets {
+    static let count = 256
+
+    // The table is written only under each bucket's own lock, and never freed.
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<Bucket> = {
+        let table = UnsafeMutablePointer<Bucket>.allocate(capacity: count)
+        for i in 0..<count { (table + i).initialize(to: Bucket()) }
+        return table
+    }()
+
+    static func bucket(for key: UnsafeRawPointer) -> UnsafeMutablePointer<Bucket> {
+        // Fibonacci hashing of the address, without its always-zero low bits.
+        let hash = (UInt(bitPattern: key) >> 3) &* 0x9E37_79B9_7F4A_7C15
+        return table + Int(hash >> (UInt.bitWidth - 8))
+    }
+
+    static func lock(_ bucket: UnsafeMutablePointer<Bucket>) {
+        if !RawLock.tryLock(bucket.pointee.lock) {
+            _ = RawLock.lockContended(address(of: bucket.pointee.lock), deadline: .never)
+        }
+    }
+
+    static func unlock(_ bucket: UnsafeMutablePointer<Bucket>) {
+        if RawLock.unlock(bucket.pointee.lock) == RawLock.contended {
+            RawLock.wakeOne(address(of: bucket.pointee.lock))
+        }
+    }
+}

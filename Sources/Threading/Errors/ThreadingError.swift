@@ -1,0 +1,59 @@
+/// The error every call of this module throws where Python's `threading` raises an exception.
+///
+/// `kind` names the Python exception class and `message` is CPython's message, word for word, so
+/// that code ported from Python can match on either.
+public struct ThreadingError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The Python exception class an error stands for.
+    public enum Kind: Sendable, Equatable {
+        /// Python's `RuntimeError` (and `threading.ThreadError`, its alias).
+        case runtimeError
+        /// Python's `ValueError`.
+        case valueError
+        /// Python's `OverflowError`.
+        case overflowError
+        /// Python's `threading.BrokenBarrierError`, a `RuntimeError`.
+        case brokenBarrier
+    }
+
+    /// Which Python exception this is.
+    public let kind: Kind
+    /// CPython's message for the situation (empty for a broken barrier).
+    public let message: String
+
+    /// Creates an error of `kind` with `message`.
+    public init(_ kind: Kind, _ message: String = "") {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// `Kind: message`, as Python prints an exception (`BrokenBarrierError` alone when empty).
+    public var description: String {
+        let name: String
+        switch kind {
+        case .runtimeError: name = "RuntimeError"
+        case .valueError: name = "ValueError"
+        case .overflowError: name = "OverflowError"
+        case .brokenBarrier: name = "BrokenBarrierError"
+        }
+        return message.isEmpty ? name : "\(name): \(message)"
+    }
+}
+
+extension ThreadingError {
+    // Every message, in one place, as CPython spells it.
+    @usableFromInline static let nonBlockingTimeout = ThreadingError(.valueError, "can't specify a timeout for a non-blocking call")
+    @usableFromInline static let semaphoreNonBlockingTimeout = ThreadingError(.valueError, "can't specify timeout for non-blocking acquire")
+    @usableFromInline static let negativeTimeout = ThreadingError(.valueError, "timeout value must be a non-negative number")
+    @usableFromInline static let nanTimeout = ThreadingError(.valueError, "Invalid value NaN (not a number)")
+    @usableFromInline static let timeoutTooLarge = ThreadingError(.overflowError, "timeout value is too large")
+    @usableFromInline static let releaseUnlocked = ThreadingError(.runtimeError, "release unlocked lock")
+    @usableFromInline static let releaseUnowned = ThreadingError(.runtimeError, "cannot release un-acquired lock")
+    @usableFromInline static let waitUnowned = ThreadingError(.runtimeError, "cannot wait on un-acquired lock")
+    @usableFromInline static let notifyUnowned = ThreadingError(.runtimeError, "cannot notify on un-acquired lock")
+    @usableFromInline static let negativeSemaphore = ThreadingError(.valueError, "semaphore initial value must be >= 0")
+    @usableFromInline static let releaseCount = ThreadingError(.valueError, "n must be one or more")
+    @usableFromInline static let overReleased = ThreadingError(.valueError, "Semaphore released too many times")
+    @usableFromInline static let semaphoreOverflow = ThreadingError(.overflowError, "semaphore value is too large")
+    @usableFromInline static let noParties = ThreadingError(.valueError, "parties must be > 0")
+    @usableFromInline static let brokenBarrier = ThreadingError(.brokenBarrier)
+}

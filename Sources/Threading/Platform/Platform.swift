@@ -1,0 +1,89 @@
+// The platform layer: every call into the C library or the kernel that the rest of the module makes
+// goes through `Platform`. A port to another OS (a Darwin backend on `os_sync_wait_on_address`) is
+// one more file beside this one providing the same members.
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#else
+#error("swift-threading has a Linux backend only so far (Glibc or Musl).")
+#endif
+
+import CThreading
+import Synchronization
+
+/// Thin, checked wrappers over the OS: a monotonic clock, futex wait and wake, thread identity.
+@usableFromInline
+enum Platform {
+    /// The result of one futex wait.
+    @usableFromInline
+    enum WaitResult {
+        /// Woken, or the word no longer held the expected value, or a signal arrived: look again.
+        case retry
+        /// The absolute deadline has passed.
+        case timedOut
+    }
+
+    /// Nanoseconds on the monotonic clock (`CLOCK_MONOTONIC`), which wall-clock changes never move.
+    @usableFromInline
+    static func monotonicNow() -> Int64 {
+        var ts = timespec()
+        let rc = clock_gettime(CLOCK_MONOTONIC, &ts)
+        precondition(rc == 0, "clock_gettime(CLOCK_MONOTONIC) failed with error \(errno)")
+        return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)
+    }
+
+    /// Sleeps while the 32-bit word at `word` holds `expected`, until woken or until `deadline`.
+    ///
+    /// Returns `.retry` after a wake-up, a value mismatch or a signal (`EINTR`): the caller
+    /// re-examines its state and calls again with the same absolute deadline, so an interrupted
+    /// wait never ends early. Any other error is a bug in the caller and traps.
+    @usableFromInline
+    static func futexWait(_ word: UnsafePointer<Atomic<UInt32>>, expected: UInt32, deadline: Deadline) -> WaitResult {
+        let address = UnsafeMutableRawPointer(mutating: word).assumingMemoryBound(to: UInt32.self)
+        let rc: Int32
+        if let ns = deadline.nanoseconds {
+            var ts = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
+            rc = cthreading_futex_wait(address, expected, &ts)
+        } else {
+            rc = cthreading_futex_wait(address, expected, nil)
+        }
+        switch rc {
+        case 0, EAGAIN, EINTR:
+            return .retry
+        case ETIMEDOUT:
+            return .timedOut
+        default:
+            preconditionFailure("futex(FUTEX_WAIT_BITSET) failed with error \(rc)")
+        }
+    }
+
+    /// Wakes at most `count` threads sleeping on `word`; returns how many were woken.
+    @usableFromInline
+    @discardableResult
+    static func futexWake(_ word: UnsafePointer<Atomic<UInt32>>, count: Int32) -> Int {
+        let address = UnsafeMutableRawPointer(mutating: word).assumingMemoryBound(to: UInt32.self)
+        let rc = cthreading_futex_wake(address, count)
+        precondition(rc >= 0, "futex(FUTEX_WAKE) failed with error \(-rc)")
+        return Int(rc)
+    }
+
+    /// The calling thread's identity, as Python's `get_ident()`: its `pthread_t`, never zero.
+    @inlinable
+    static func currentIdent() -> UInt {
+        UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))
+    }
+
+    /// The kernel's id of the calling thread (`gettid`).
+    @usableFromInline
+    static func currentNativeID() -> UInt {
+        UInt(cthreading_gettid())
+    }
+
+    /// A hint to the CPU inside a short spin loop.
+    @inlinable
+    static func spinHint() {
+        cthreading_spin_hint()
+    }
+}

@@ -1,0 +1,2 @@
+import Threading
+print("threading-demo")

@@ -1,0 +1,169 @@
+// Test harness shared by every suite: raw pthreads (so the primitives are tested without the
+// module's own Thread type), CPython's `Bunch`, and small timing helpers.
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+import Synchronization
+import Testing
+
+@testable import Threading
+
+/// A joinable raw pthread running `body`.
+final class RawThread: @unchecked Sendable {
+    // @unchecked Sendable: `handle` is written once by `init` before the object is shared.
+    private var handle = pthread_t()
+    private let box: Box
+
+    private final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
+    /// Starts a new pthread running `body`.
+    init(_ body: @escaping @Sendable () -> Void) {
+        box = Box(body)
+        let context = Unmanaged.passRetained(box).toOpaque()
+        let rc = pthread_create(&handle, nil, rawThreadEntry, context)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+    }
+
+    /// Waits for the thread to end.
+    func join() {
+        let rc = pthread_join(handle, nil)
+        precondition(rc == 0, "pthread_join failed: \(rc)")
+    }
+
+    fileprivate static func run(_ context: UnsafeMutableRawPointer) {
+        Unmanaged<Box>.fromOpaque(context).takeRetainedValue().body()
+    }
+}
+
+// A nonisolated global start routine: safe to call from any thread under Swift 6.
+private func rawThreadEntry(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    RawThread.run(context!)
+    return nil
+}
+
+/// Starts `count` raw threads running `body(i)` and returns them.
+@discardableResult
+func spawn(_ count: Int = 1, _ body: @escaping @Sendable (Int) -> Void) -> [RawThread] {
+    (0..<count).map { i in RawThread { body(i) } }
+}
+
+/// CPython's `lock_tests.Bunch`: runs `body` on `n` raw threads, records errors, and lets the
+/// test wait until all have started or finished.
+final class Bunch: Sendable {
+    let started = Atomic<Int>(0)
+    let finished = Atomic<Int>(0)
+    let count: Int
+    private let doFinish = Atomic<Bool>(false)
+    private let errors = Mutex<[String]>([])
+    private let threads = Mutex<[RawThread]>([])
+
+    /// Starts `n` threads running `body`; with `waitBeforeExit`, they stay alive until `doFinish()`.
+    init(_ n: Int, waitBeforeExit: Bool = false, _ body: @escaping @Sendable () throws -> Void) {
+        count = n
+        let spawned = (0..<n).map { _ in
+            RawThread { [self] in
+                started.add(1, ordering: .sequentiallyConsistent)
+                do { try body() } catch { errors.withLock { $0.append("\(error)") } }
+                if waitBeforeExit {
+                    while !doFinish.load(ordering: .sequentiallyConsistent) { usleep(1000) }
+                }
+                finished.add(1, ordering: .sequentiallyConsistent)
+            }
+        }
+        threads.withLock { $0 = spawned }
+    }
+
+    /// Waits until every thread has started (CPython's `wait_for_started`).
+    func waitForStarted() {
+        while started.load(ordering: .sequentiallyConsistent) < count { usleep(1000) }
+    }
+
+    /// Lets threads created with `waitBeforeExit` end.
+    func doFinishNow() {
+        doFinish.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    /// Joins every thread and reports the errors their bodies threw (CPython's `__exit__`).
+    func join(sourceLocation: SourceLocation = #_sourceLocation) {
+        doFinishNow()
+        for thread in threads.withLock({ $0 }) { thread.join() }
+        for error in errors.withLock({ $0 }) {
+            Issue.record("a thread threw: \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    var finishedCount: Int { finished.load(ordering: .sequentiallyConsistent) }
+}
+
+/// Sleeps for `seconds` (CPython's `time.sleep`).
+func sleep(seconds: Double) {
+    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+}
+
+/// Gives `n` threads time to block (CPython's `wait_threads_blocked`: 10 ms each).
+func waitThreadsBlocked(_ n: Int) {
+    sleep(seconds: 0.010 * Double(n))
+}
+
+/// Seconds on the monotonic clock.
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Runs `body` and returns the seconds it took.
+func measure(_ body: () throws -> Void) rethrows -> Double {
+    let start = monotonicSeconds()
+    try body()
+    return monotonicSeconds() - start
+}
+
+/// CPython's `assertTimeout`: at least 0.6× the expected time (the clock may be coarse), and
+/// loosely below 10× (the machine is shared).
+func expectTimeout(_ actual: Double, _ expected: Double, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actual >= 0.6 * expected, "took \(actual) s, expected about \(expected) s", sourceLocation: sourceLocation)
+    #expect(actual < 10 * expected, "took \(actual) s, expected about \(expected) s", sourceLocation: sourceLocation)
+}
+
+/// Expects `body` to throw `ThreadingError` of `kind` with exactly `message`.
+func expectThreadingError<R>(
+    _ kind: ThreadingError.Kind, _ message: String,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> R
+) {
+    do {
+        _ = try body()
+        Issue.record("expected \(kind): \(message), nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as ThreadingError {
+        #expect(error.kind == kind, sourceLocation: sourceLocation)
+        #expect(error.message == message, sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected ThreadingError, got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// A thread-safe list for results gathered from many threads.
+final class SharedList<Element: Sendable>: Sendable {
+    private let storage = Mutex<[Element]>([])
+    func append(_ element: Element) { storage.withLock { $0.append(element) } }
+    var values: [Element] { storage.withLock { $0 } }
+    var count: Int { storage.withLock { $0.count } }
+}
+
+/// A thread-safe counter.
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    init(_ initial: Int = 0) { value.store(initial, ordering: .sequentiallyConsistent) }
+    @discardableResult func increment(by n: Int = 1) -> Int { value.add(n, ordering: .sequentiallyConsistent).newValue }
+    var current: Int { value.load(ordering: .sequentiallyConsistent) }
+}

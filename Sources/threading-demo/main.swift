@@ -1,2 +1,11 @@
+// threading-demo: the classic examples of Python's threading documentation, in Swift.
+//
+//     swift run threading-demo
+
 import Threading
-print("threading-demo")
+
+try ProducerConsumer.run()
+try ConnectionPool.run()
+try BarrierRendezvous.run()
+try EventStartSignal.run()
+say("-- done")

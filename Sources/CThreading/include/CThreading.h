@@ -34,6 +34,19 @@ int cthreading_cpu_count(void);
 /// The stack size of the calling thread, as its pthread attributes report it (0 if unknown).
 size_t cthreading_current_stack_size(void);
 
+/// The process's initial thread, recorded by a constructor before `main` runs.
+pthread_t cthreading_main_thread(void);
+
+/// The kernel's id of the process's initial thread.
+uint64_t cthreading_main_native_id(void);
+
+/// Starts a detached thread running `start(context)` with `stack_size` bytes of stack
+/// (0: the default). Returns 0 or the error of `pthread_attr_setstacksize`/`pthread_create`.
+int cthreading_start_detached(void *(*start)(void *), void *context, size_t stack_size, pthread_t *thread);
+
+/// Registers `hook` to run at process exit (`atexit`). Returns 0 or -1.
+int cthreading_atexit(void (*hook)(void));
+
 /// The kernel's limit on a thread name, terminator excluded.
 #define CTHREADING_NAME_MAX 15
 

@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+import CThreading
+import Synchronization
+
+/// The module's table of threads (Python's `_active` and `_limbo`), the name counter, the main
+/// thread, and the shutdown that waits for non-daemon threads when the process exits.
+final class Registry: Sendable {
+    static let shared = Registry()
+
+    private struct Table {
+        /// Threads that are running, in the order they became so; the main thread first.
+        var active: [Thread] = []
+        /// Threads being started: created, not yet running.
+        var limbo: [Thread] = []
+    }
+
+    private let table = Mutex(Table())
+    private let counter = Atomic<Int>(0)
+    let main: Thread
+
+    private init() {
+        main = Thread(
+            kind: .main, name: "MainThread", daemon: false,
+            ident: UInt(bitPattern: Int(bitPattern: UInt(cthreading_main_thread()))),
+            nativeID: UInt(cthreading_main_native_id()))
+        table.withLock { $0.active.append(main) }
+        let rc = cthreading_atexit(threadingAtExit)
+        precondition(rc == 0, "atexit failed")
+    }
+
+    /// `PREFIX-N`, N one more than the last name handed out (shared by threads and dummies).
+    func newName(_ prefix: String) -> String {
+        "\(prefix)-\(counter.add(1, ordering: .relaxed).newValue)"
+    }
+
+    func enterLimbo(_ thread: Thread) {
+        table.withLock { $0.limbo.append(thread) }
+    }
+
+    func leaveLimbo(_ thread: Thread) {
+        table.withLock { $0.limbo.removeAll { $0 === thread } }
+    }
+
+    /// Moves a starting thread from limbo to the active table.
+    func activate(_ thread: Thread) {
+        table.withLock { table in
+            table.limbo.removeAll { $0 === thread }
+            table.active.append(thread)
+        }
+    }
+
+    /// Registers a thread that is already running (a dummy).
+    func add(_ thread: Thread) {
+        table.withLock { $0.active.append(thread) }
+    }
+
+    func remove(_ thread: Thread) {
+        table.withLock { $0.active.removeAll { $0 === thread } }
+    }
+
+    /// Python's `enumerate()`: the active threads, then those being started.
+    var all: [Thread] {
+        table.withLock { $0.active + $0.limbo }
+    }
+
+    var count: Int {
+        table.withLock { $0.active.count + $0.limbo.count }
+    }
+
+    /// Python's `_shutdown`: the main thread is marked finished (so joining it returns), then every
+    /// non-daemon thread started here is joined, including ones started while waiting.
+    func shutdown() {
+        main.markStopped()
+        let me = Platform.currentIdent()
+        while true {
+            let pending = all.filter { thread in
+                thread.kind == .regular && !thread.daemon && thread.ident != me
+            }
+            if pending.isEmpty { return }
+            for thread in pending {
+                _ = try? thread.stoppedEvent.wait()
+            }
+        }
+    }
+}
+
+// Runs at process exit (when `main` returns or `exit` is called): Python's threading shutdown.
+private func threadingAtExit() {
+    Registry.shared.shutdown()
+}
+
+/// The `Thread` object of the calling thread, kept in thread-local storage.
+///
+/// Threads started here store their own object (not retained: `bootstrap` holds it) and clear it
+/// before they end. A foreign thread gets a dummy thread on first use, stored retained; the key's
+/// destructor removes it from the registry when that OS thread ends.
+enum CurrentThread {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let rc = pthread_key_create(&key, dummyThreadEnded)
+        precondition(rc == 0, "pthread_key_create failed with error \(rc)")
+        return key
+    }()
+
+    /// The slot's value: the thread object, and whether the slot holds a reference to it.
+    static func get() -> Thread? {
+        guard let raw = pthread_getspecific(key) else { return nil }
+        return Unmanaged<Thread>.fromOpaque(raw).takeUnretainedValue()
+    }
+
+    /// Stores a thread started here (unretained), or clears the slot.
+    static func set(_ thread: Thread?) {
+        let raw = thread.map { UnsafeRawPointer(Unmanaged.passUnretained($0).toOpaque()) }
+        let rc = pthread_setspecific(key, raw)
+        precondition(rc == 0, "pthread_setspecific failed with error \(rc)")
+    }
+
+    /// Stores a thread this module did not start, retained until its OS thread ends. The main
+    /// thread's object is never released, so its slot keeps no reference.
+    static func adopt(_ thread: Thread) {
+        let raw: UnsafeMutableRawPointer
+        if thread.kind == .dummy {
+            raw = Unmanaged.passRetained(thread).toOpaque()
+        } else {
+            raw = Unmanaged.passUnretained(thread).toOpaque()
+        }
+        let rc = pthread_setspecific(key, raw)
+        precondition(rc == 0, "pthread_setspecific failed with error \(rc)")
+    }
+}
+
+// The thread-local slot's destructor: runs when a thread whose slot is still set ends. Only dummy
+// threads leave it set (threads started here clear it; the main thread exits the process).
+private func dummyThreadEnded(_ raw: UnsafeMutableRawPointer?) {
+    guard let raw else { return }
+    let thread = Unmanaged<Thread>.fromOpaque(raw).takeRetainedValue()
+    Registry.shared.remove(thread)
+    thread.markStopped()
+}

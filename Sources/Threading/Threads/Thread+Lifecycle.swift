@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+import CThreading
+
+extension Thread {
+    /// Starts the thread: `run()` begins on a new OS thread, and this call returns once it has.
+    ///
+    /// When `start()` returns, `ident` and `nativeID` are set and the thread is in `enumerate()`.
+    ///
+    /// - Throws: `ThreadingError.Kind.runtimeError`: "threads can only be started once" on a
+    ///   second call (or on a main or dummy thread); "can't start new thread" when the OS refuses
+    ///   (then the thread leaves no trace in `enumerate()` and may be started again).
+    public func start() throws {
+        try state.withLock { (state) throws(ThreadingError) in
+            guard kind == .regular, state.phase == .initial else {
+                throw ThreadingError(.runtimeError, "threads can only be started once")
+            }
+            state.phase = .starting
+        }
+        Registry.shared.enterLimbo(self)
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var handle = pthread_t()
+        let rc = cthreading_start_detached(threadEntry, context, size_t(stackSize()), &handle)
+        guard rc == 0 else {
+            Unmanaged<Thread>.fromOpaque(context).release()
+            Registry.shared.leaveLimbo(self)
+            state.withLock { $0.phase = .initial }
+            throw ThreadingError(.runtimeError, "can't start new thread")
+        }
+        // The new thread sets this once it is registered; it cannot fail to.
+        _ = try? startedEvent.wait()
+    }
+
+    /// Waits until the thread finishes, or until `timeout` passes.
+    ///
+    /// Any number of threads may join one thread at once. Check `isAlive` afterwards to tell a
+    /// timeout from an end. After a `join` that saw the end, the thread is out of `enumerate()`.
+    ///
+    /// - Parameters:
+    ///   - timeout: The longest wait, in seconds; `nil` waits without limit, negative is zero.
+    /// - Throws: `ThreadingError.Kind.runtimeError` when the thread was not started ("cannot join
+    ///   thread before it is started"), is the current thread ("cannot join current thread"), or
+    ///   is a dummy thread ("cannot join a dummy thread"); `.valueError` for NaN;
+    ///   `.overflowError` above `timeoutMax`, when the call would wait.
+    public func join(timeout: Double? = nil) throws {
+        if kind == .dummy { throw ThreadingError(.runtimeError, "cannot join a dummy thread") }
+        guard startedEvent.isSet else {
+            throw ThreadingError(.runtimeError, "cannot join thread before it is started")
+        }
+        if self === currentThread() { throw ThreadingError(.runtimeError, "cannot join current thread") }
+        if let timeout, timeout < 0 {
+            _ = try stoppedEvent.wait(timeout: 0)
+        } else {
+            _ = try stoppedEvent.wait(timeout: timeout)
+        }
+    }
+
+    /// The new thread's life, from its first instruction to its last (Python's `_bootstrap_inner`).
+    func bootstrap() {
+        let ident = Platform.currentIdent()
+        let nativeID = Platform.currentNativeID()
+        CurrentThread.set(self)
+        let name = state.withLock { state in
+            state.ident = ident
+            state.nativeID = nativeID
+            state.phase = .started
+            state.trace = TraceHooks.trace
+            state.profile = TraceHooks.profile
+            return state.name
+        }
+        OSThreadName.set(name, on: ident)
+        Registry.shared.activate(self)
+        startedEvent.set()
+
+        emit(.start, error: nil)
+        do {
+            try run()
+        } catch {
+            emit(.exception, error: error)
+            invokeExcepthook(for: error)
+        }
+        emit(.end, error: nil)
+
+        Registry.shared.remove(self)
+        state.withLock { state in
+            state.phase = .stopped
+            state.target = nil
+        }
+        CurrentThread.set(nil)
+        stoppedEvent.set()
+    }
+
+    /// Marks a thread that this module did not start as finished (the main thread at exit, a
+    /// dummy thread when its OS thread ends).
+    func markStopped() {
+        state.withLock { $0.phase = .stopped }
+        stoppedEvent.set()
+    }
+
+    private func emit(_ kind: TraceEvent.Kind, error: (any Error)?) {
+        let hooks = state.withLock { ($0.trace, $0.profile) }
+        guard hooks.0 != nil || hooks.1 != nil else { return }
+        let event = TraceEvent(kind: kind, thread: self, error: error)
+        hooks.0?(event)
+        hooks.1?(event)
+    }
+
+    private func invokeExcepthook(for error: any Error) {
+        let hook = excepthook
+        hook(ExceptHookArgs(excType: type(of: error), excValue: error, excTraceback: nil, thread: self))
+    }
+}
+
+// The start routine of every thread started here: a nonisolated global function, so no actor
+// isolation check can trip on it, whatever context `start()` was called from.
+private func threadEntry(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let thread = Unmanaged<Thread>.fromOpaque(context!).takeRetainedValue()
+    thread.bootstrap()
+    return nil
+}
+
+/// OS thread names: set from Python's thread names, truncated to the kernel's 15 bytes.
+enum OSThreadName {
+    /// Names the thread whose `pthread_t` is `ident`; the thread must be alive. Errors (a
+    /// container may refuse with `EPERM`) are ignored, as CPython ignores them.
+    static func set(_ name: String, on ident: UInt) {
+        var bytes = truncated(name)
+        bytes.append(0)
+        _ = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { cthreading_setname(pthread_t(ident), $0.baseAddress!) }
+        }
+    }
+
+    /// The first 15 bytes of `name` in UTF-8, less a character cut in two.
+    static func truncated(_ name: String) -> [UInt8] {
+        var bytes = Array(name.utf8.prefix(Int(CTHREADING_NAME_MAX)))
+        if let lead = bytes.lastIndex(where: { $0 & 0xC0 != 0x80 }) {
+            let first = bytes[lead]
+            let length = first < 0x80 ? 1 : first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : 2
+            if bytes.count - lead < length { bytes.removeSubrange(lead...) }
+        }
+        return bytes
+    }
+
+    /// The OS name of the thread whose `pthread_t` is `ident`, or `nil` if it cannot be read.
+    static func get(of ident: UInt) -> String? {
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard cthreading_getname(pthread_t(ident), &buffer, buffer.count) == 0 else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

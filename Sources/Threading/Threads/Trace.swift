@@ -1,0 +1,74 @@
+import Synchronization
+
+/// A trace or profile hook: called on each thread started here with its `start`, `exception`
+/// and `end` events (Python's `settrace`/`setprofile` functions, at thread granularity).
+public typealias TraceFunction = @Sendable (TraceEvent) -> Void
+
+/// One event of a thread's life, as a trace or profile hook sees it.
+public struct TraceEvent: Sendable {
+    /// What happened.
+    public enum Kind: Sendable {
+        /// The thread is about to call `run()`.
+        case start
+        /// The thread's `run()` has returned or thrown.
+        case end
+        /// The thread's `run()` threw `error`; `end` follows.
+        case exception
+    }
+
+    /// What happened.
+    public let kind: Kind
+    /// The thread it happened on (hooks run on that thread).
+    public let thread: Thread
+    /// The error, for `exception`.
+    public let error: (any Error)?
+}
+
+/// The hooks that threads copy when they start.
+enum TraceHooks {
+    private static let storage = Mutex<(trace: TraceFunction?, profile: TraceFunction?)>((nil, nil))
+
+    static var trace: TraceFunction? { storage.withLock { $0.trace } }
+    static var profile: TraceFunction? { storage.withLock { $0.profile } }
+
+    static func setTrace(_ hook: TraceFunction?) { storage.withLock { $0.trace = hook } }
+    static func setProfile(_ hook: TraceFunction?) { storage.withLock { $0.profile = hook } }
+}
+
+/// Sets the trace hook of every thread started from now on (Python's `threading.settrace`).
+public func setTrace(_ hook: TraceFunction?) {
+    TraceHooks.setTrace(hook)
+}
+
+/// Sets the trace hook of threads started from now on and of every thread already running
+/// (Python's `threading.settrace_all_threads`).
+public func setTraceAllThreads(_ hook: TraceFunction?) {
+    TraceHooks.setTrace(hook)
+    for thread in enumerate() where thread.kind == .regular {
+        thread.state.withLock { $0.trace = hook }
+    }
+}
+
+/// The trace hook set by `setTrace`, or `nil` (Python's `threading.gettrace`).
+public func getTrace() -> TraceFunction? {
+    TraceHooks.trace
+}
+
+/// Sets the profile hook of every thread started from now on (Python's `threading.setprofile`).
+public func setProfile(_ hook: TraceFunction?) {
+    TraceHooks.setProfile(hook)
+}
+
+/// Sets the profile hook of threads started from now on and of every thread already running
+/// (Python's `threading.setprofile_all_threads`).
+public func setProfileAllThreads(_ hook: TraceFunction?) {
+    TraceHooks.setProfile(hook)
+    for thread in enumerate() where thread.kind == .regular {
+        thread.state.withLock { $0.profile = hook }
+    }
+}
+
+/// The profile hook set by `setProfile`, or `nil` (Python's `threading.getprofile`).
+public func getProfile() -> TraceFunction? {
+    TraceHooks.profile
+}

@@ -11,7 +11,7 @@ enum ConnectionPool {
         let mostOpen = Atomic<Int>(0)
 
         let workers = (0..<12).map { _ in
-            Worker {
+            spawn {
                 for _ in 0..<20 {
                     // with pool_sema: conn = connectdb(); ...; conn.close()
                     poolSema.withLock {
@@ -23,7 +23,7 @@ enum ConnectionPool {
                 }
             }
         }
-        workers.forEach { $0.join() }
+        for thread in workers { try thread.join() }
         say("12 workers made 240 connections; at most \(mostOpen.load(ordering: .relaxed)) were open at once")
         do {
             try poolSema.release()

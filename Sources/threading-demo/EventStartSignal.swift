@@ -7,7 +7,7 @@ enum EventStartSignal {
         let go = Event()
         let ready = try Threading.Semaphore(0)
         let workers = (0..<4).map { id in
-            Worker {
+            spawn {
                 try! ready.release()
                 let started = try! go.wait(timeout: 5)
                 say("worker \(id) started: \(started)")
@@ -16,7 +16,7 @@ enum EventStartSignal {
         for _ in 0..<4 { try ready.acquire() }
         say("all 4 workers are ready; \(go); setting it")
         go.set()
-        workers.forEach { $0.join() }
+        for thread in workers { try thread.join() }
         go.clear()
         let waited = try go.wait(timeout: 0.05)
         say("after clear(), wait(timeout: 0.05) -> \(waited)")

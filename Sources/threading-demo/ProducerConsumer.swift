@@ -18,7 +18,7 @@ enum ProducerConsumer {
         nonisolated(unsafe) var totals = [Int](repeating: 0, count: 3)  // guarded by `consumed`
 
         let consumers = (0..<3).map { id in
-            Worker {
+            spawn {
                 while true {
                     // with cv: cv.wait_for(an_item_is_available); get_an_available_item()
                     let item: Int? = try! buffer.condition.withLock {
@@ -31,7 +31,7 @@ enum ProducerConsumer {
             }
         }
         let producers = (0..<2).map { id in
-            Worker {
+            spawn {
                 for n in 1...50 {
                     // with cv: make_an_item_available(); cv.notify()
                     try! buffer.condition.withLock {
@@ -41,12 +41,12 @@ enum ProducerConsumer {
                 }
             }
         }
-        producers.forEach { $0.join() }
+        for thread in producers { try thread.join() }
         try buffer.condition.withLock {
             buffer.done = true
             try buffer.condition.notifyAll()
         }
-        consumers.forEach { $0.join() }
+        for thread in consumers { try thread.join() }
         let sum = consumed.withLock { totals.reduce(0, +) }
         let expected = (1...50).reduce(0, +) * 2 + 1000 * 50
         say("2 producers made 100 items; 3 consumers took them all: sum \(sum) (expected \(expected))")

@@ -4,6 +4,7 @@
 
 import Threading
 
+try ThreadExamples.run()
 try ProducerConsumer.run()
 try ConnectionPool.run()
 try BarrierRendezvous.run()

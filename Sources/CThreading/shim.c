@@ -64,3 +64,5 @@ size_t cthreading_current_stack_size(void) {
     pthread_attr_destroy(&attr);
     return size;
 }
+
+__thread cthreading_local_storage *cthreading_local_current = NULL;

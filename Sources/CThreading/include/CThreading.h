@@ -59,4 +59,36 @@ static inline void cthreading_spin_hint(void) {
 #endif
 }
 
+/// One thread's table of thread-local slots (swift-threading's `Local` and `ThreadLocal`): slot `i`
+/// holds a retained Swift box or NULL. The owning thread reads `slots` and `capacity` without a
+/// lock; every write of them, and every access from another thread, holds the registry lock.
+typedef struct cthreading_local_storage {
+    void **slots;
+    intptr_t capacity;
+    struct cthreading_local_storage *previous;
+    struct cthreading_local_storage *next;
+} cthreading_local_storage;
+
+/// The calling thread's slot table, or NULL before its first thread-local value. Initial-exec, so
+/// a read is one load from the thread pointer. Use the accessors below (Swift does not import it).
+extern __thread cthreading_local_storage *cthreading_local_current __attribute__((tls_model("initial-exec")));
+
+/// The calling thread's slot table, or NULL.
+static inline cthreading_local_storage *cthreading_local_get_current(void) {
+    return cthreading_local_current;
+}
+
+/// Makes `storage` (or NULL) the calling thread's slot table.
+static inline void cthreading_local_set_current(cthreading_local_storage *storage) {
+    cthreading_local_current = storage;
+}
+
+/// Slot `index` of the calling thread's table, or NULL when the thread has no table yet or the
+/// table is shorter. Lock-free: only the calling thread ever resizes its own table.
+static inline void *cthreading_local_slot(intptr_t index) {
+    cthreading_local_storage *storage = cthreading_local_current;
+    if (storage == NULL || (uintptr_t)index >= (uintptr_t)storage->capacity) return NULL;
+    return storage->slots[index];
+}
+
 #endif

@@ -61,8 +61,8 @@ final class Bunch: Sendable {
     let finished = Atomic<Int>(0)
     let count: Int
     private let doFinish = Atomic<Bool>(false)
-    private let errors = Mutex<[String]>([])
-    private let threads = Mutex<[RawThread]>([])
+    private let errors = Protected<[String]>([])
+    private let threads = Protected<[RawThread]>([])
 
     /// Starts `n` threads running `body`; with `waitBeforeExit`, they stay alive until `doFinish()`.
     init(_ n: Int, waitBeforeExit: Bool = false, _ body: @escaping @Sendable () throws -> Void) {
@@ -154,7 +154,7 @@ func expectThreadingError<R>(
 
 /// A thread-safe list for results gathered from many threads.
 final class SharedList<Element: Sendable>: Sendable {
-    private let storage = Mutex<[Element]>([])
+    private let storage = Protected<[Element]>([])
     func append(_ element: Element) { storage.withLock { $0.append(element) } }
     var values: [Element] { storage.withLock { $0 } }
     var count: Int { storage.withLock { $0.count } }

@@ -53,7 +53,7 @@ enum ParkingLot {
                 Buckets.unlock(bucket)
                 return .invalid
             }
-            bucket.pointee.append(node)
+            bucket.queue.pointee.append(node)
             Buckets.unlock(bucket)
 
             beforeSleep()
@@ -63,8 +63,8 @@ enum ParkingLot {
                 if Platform.futexWait(state, expected: WaitNode.parked, deadline: deadline) == .timedOut {
                     Buckets.lock(bucket)
                     if node.pointee.isQueued {
-                        bucket.pointee.remove(node)
-                        timedOut(bucket.pointee.hasWaiter(on: key))
+                        bucket.queue.pointee.remove(node)
+                        timedOut(bucket.queue.pointee.hasWaiter(on: key))
                         Buckets.unlock(bucket)
                         return .timedOut
                     }
@@ -94,11 +94,11 @@ enum ParkingLot {
         var count = 0
 
         Buckets.lock(bucket)
-        var candidate = bucket.pointee.first(on: key, from: bucket.pointee.head)
+        var candidate = bucket.queue.pointee.first(on: key, from: bucket.queue.pointee.head)
         while let node = candidate {
-            let following = bucket.pointee.first(on: key, from: node.pointee.next)
+            let following = bucket.queue.pointee.first(on: key, from: node.pointee.next)
             guard let token = decide(following != nil) else { break }
-            bucket.pointee.remove(node)
+            bucket.queue.pointee.remove(node)
             node.pointee.token = token
             node.pointee.next = woken
             woken = node
@@ -159,9 +159,15 @@ struct WaitNode: ~Copyable {
     }
 }
 
-/// One slot of the parking lot: a lock and a FIFO queue of wait nodes.
-struct Bucket: ~Copyable {
-    let lock = Atomic<UInt32>(RawLock.unlocked)
+/// One slot of the parking lot: its lock word and its queue, kept in separate tables so that
+/// changing the queue never touches the memory of the lock that other threads are spinning on.
+struct Bucket {
+    let lock: UnsafePointer<Atomic<UInt32>>
+    let queue: UnsafeMutablePointer<WaitQueue>
+}
+
+/// A FIFO queue of wait nodes, changed only under its bucket's lock.
+struct WaitQueue {
     var head: UnsafeMutablePointer<WaitNode>? = nil
     var tail: UnsafeMutablePointer<WaitNode>? = nil
 
@@ -194,32 +200,38 @@ struct Bucket: ~Copyable {
     }
 }
 
-/// The table of buckets, allocated once for the life of the process.
+/// The tables of buckets, allocated once for the life of the process.
 enum Buckets {
     static let count = 256
 
-    // The table is written only under each bucket's own lock, and never freed.
-    nonisolated(unsafe) static let table: UnsafeMutablePointer<Bucket> = {
-        let table = UnsafeMutablePointer<Bucket>.allocate(capacity: count)
-        for i in 0..<count { (table + i).initialize(to: Bucket()) }
+    // Both tables are allocated once and never freed; a queue is written only under its lock.
+    nonisolated(unsafe) static let locks: UnsafeMutablePointer<Atomic<UInt32>> = {
+        let table = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: count)
+        for i in 0..<count { (table + i).initialize(to: Atomic(RawLock.unlocked)) }
+        return table
+    }()
+    nonisolated(unsafe) static let queues: UnsafeMutablePointer<WaitQueue> = {
+        let table = UnsafeMutablePointer<WaitQueue>.allocate(capacity: count)
+        table.initialize(repeating: WaitQueue(), count: count)
         return table
     }()
 
-    static func bucket(for key: UnsafeRawPointer) -> UnsafeMutablePointer<Bucket> {
+    static func bucket(for key: UnsafeRawPointer) -> Bucket {
         // Fibonacci hashing of the address, without its always-zero low bits.
         let hash = (UInt(bitPattern: key) >> 3) &* 0x9E37_79B9_7F4A_7C15
-        return table + Int(hash >> (UInt.bitWidth - 8))
+        let index = Int(hash >> (UInt.bitWidth - 8))
+        return Bucket(lock: UnsafePointer(locks + index), queue: queues + index)
     }
 
-    static func lock(_ bucket: UnsafeMutablePointer<Bucket>) {
-        if !RawLock.tryLock(bucket.pointee.lock) {
-            _ = RawLock.lockContended(address(of: bucket.pointee.lock), deadline: .never)
+    static func lock(_ bucket: Bucket) {
+        if !RawLock.tryLock(bucket.lock.pointee) {
+            _ = RawLock.lockContended(bucket.lock, deadline: .never)
         }
     }
 
-    static func unlock(_ bucket: UnsafeMutablePointer<Bucket>) {
-        if RawLock.unlock(bucket.pointee.lock) == RawLock.contended {
-            RawLock.wakeOne(address(of: bucket.pointee.lock))
+    static func unlock(_ bucket: Bucket) {
+        if RawLock.unlock(bucket.lock.pointee) == RawLock.contended {
+            RawLock.wakeOne(bucket.lock)
         }
     }
 }

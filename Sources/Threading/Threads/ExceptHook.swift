@@ -55,7 +55,7 @@ public let defaultExcepthook: @Sendable (ExceptHookArgs) -> Void = { args in
     writeToStandardError(text)
 }
 
-private let hookStorage = Mutex<@Sendable (ExceptHookArgs) -> Void>(defaultExcepthook)
+private let hookStorage = Protected<@Sendable (ExceptHookArgs) -> Void>(defaultExcepthook)
 
 /// What handles an error thrown by a thread's `run()` (Python's `threading.excepthook`).
 ///

@@ -19,7 +19,7 @@ final class Registry: Sendable {
         var limbo: [Thread] = []
     }
 
-    private let table = Mutex(Table())
+    private let table = Protected(Table())
     private let counter = Atomic<Int>(0)
     let main: Thread
 

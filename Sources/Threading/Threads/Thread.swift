@@ -42,7 +42,7 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
     }
 
     let kind: Kind
-    let state: Mutex<State>
+    let state: Protected<State>
     /// Set by the new thread once `ident` and `nativeID` are known (Python's `_started`).
     let startedEvent = Event()
     /// Set once the thread has finished and left `enumerate()`; `join` waits for it.
@@ -60,7 +60,7 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
         let resolvedName = (name?.isEmpty == false) ? name! : Registry.shared.newName("Thread")
         let resolvedDaemon = daemon ?? currentThread().daemon
         kind = .regular
-        state = Mutex(State(name: resolvedName, daemon: resolvedDaemon, target: target))
+        state = Protected(State(name: resolvedName, daemon: resolvedDaemon, target: target))
     }
 
     /// Creates a thread that will call `target` with `args` when started.
@@ -87,7 +87,7 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
         initial.phase = .started
         initial.ident = ident
         initial.nativeID = nativeID
-        state = Mutex(initial)
+        state = Protected(initial)
         startedEvent.set()
     }
 

@@ -26,7 +26,7 @@ public struct TraceEvent: Sendable {
 
 /// The hooks that threads copy when they start.
 enum TraceHooks {
-    private static let storage = Mutex<(trace: TraceFunction?, profile: TraceFunction?)>((nil, nil))
+    private static let storage = Protected<(trace: TraceFunction?, profile: TraceFunction?)>((nil, nil))
 
     static var trace: TraceFunction? { storage.withLock { $0.trace } }
     static var profile: TraceFunction? { storage.withLock { $0.profile } }

@@ -1,0 +1,30 @@
+import Synchronization
+
+/// A value guarded by the waiting core's own futex lock: the module's internal `Mutex`.
+///
+/// The library uses it instead of `Synchronization.Mutex` for its bookkeeping (thread states, the
+/// thread registry, hooks) because ThreadSanitizer sees its atomics and so its happens-before
+/// edges, while `Mutex`'s lock lives in the uninstrumented runtime and makes TSan report races
+/// that are not there.
+final class Protected<Value> {
+    private let word = Atomic<UInt32>(RawLock.unlocked)
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    /// Runs `body` with exclusive access to the value.
+    func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
+        if !RawLock.tryLock(word) {
+            _ = RawLock.lockContended(address(of: word), deadline: .never)
+        }
+        defer {
+            if RawLock.unlock(word) == RawLock.contended { RawLock.wakeOne(address(of: word)) }
+        }
+        return try body(&value)
+    }
+}
+
+// @unchecked Sendable: every access to `value` goes through `withLock`.
+extension Protected: @unchecked Sendable where Value: Sendable {}

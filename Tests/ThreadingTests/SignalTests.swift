@@ -1,0 +1,293 @@
+// Waits interrupted by signals. A SIGUSR1 handler installed without SA_RESTART makes every futex
+// sleep of the waiting thread end with EINTR; the waits must go back to sleep for the time that
+// is left (a timed wait still lasts its full timeout, and returns false) and must not report a
+// wake-up that did not happen (an untimed wait returns once, when really woken).
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+import Synchronization
+import Testing
+
+@testable import Threading
+
+/// How many SIGUSR1 the handler has seen, in the whole process.
+private let handledSignals = Atomic<Int>(0)
+
+/// The SIGUSR1 handler: async-signal-safe, it only bumps an atomic counter.
+private func countSignal(_ signal: Int32) {
+    handledSignals.wrappingAdd(1, ordering: .relaxed)
+}
+
+@Suite(.serialized) struct SignalTests {
+    static let timeout = 0.5
+
+    // MARK: Timed waits that expire while signals arrive
+
+    @Test func lockTimedAcquire() throws {
+        let lock = Lock()
+        try lock.acquire()
+        let outcome = try interruptedWait { try lock.acquire(timeout: Self.timeout) ? "acquired" : "timed out" }
+        #expect(outcome.result == "timed out")
+        expectFullTimeout(outcome)
+        #expect(lock.isLocked)
+        try lock.release()
+        #expect(try lock.acquire(timeout: 0))
+        try lock.release()
+    }
+
+    @Test func rlockTimedAcquire() throws {
+        let lock = RLock()
+        try lock.acquire()
+        let outcome = try interruptedWait { try lock.acquire(timeout: Self.timeout) ? "acquired" : "timed out" }
+        #expect(outcome.result == "timed out")
+        expectFullTimeout(outcome)
+        try lock.release()
+        #expect(!lock.isLocked)
+    }
+
+    @Test(arguments: [false, true])
+    func conditionTimedWait(reentrant: Bool) throws {
+        let cond = reentrant ? Condition() : Condition(Lock())
+        let outcome = try interruptedWait {
+            try cond.withLock {
+                let notified = try cond.wait(timeout: Self.timeout)
+                return "\(notified ? "notified" : "timed out"), owned \(cond.isOwned)"
+            }
+        }
+        #expect(outcome.result == "timed out, owned true")
+        expectFullTimeout(outcome)
+        #expect(cond.waiterCount.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func conditionTimedWaitFor() throws {
+        let cond = Condition()
+        let outcome = try interruptedWait {
+            try cond.withLock { try cond.waitFor(timeout: Self.timeout) { false } ? "true" : "false" }
+        }
+        #expect(outcome.result == "false")
+        expectFullTimeout(outcome)
+    }
+
+    @Test func semaphoreTimedAcquire() throws {
+        let sem = try Threading.Semaphore(0)
+        let outcome = try interruptedWait { try sem.acquire(timeout: Self.timeout) ? "acquired" : "timed out" }
+        #expect(outcome.result == "timed out")
+        expectFullTimeout(outcome)
+        #expect(sem.currentValue == 0)
+        try sem.release()
+        #expect(try sem.acquire(timeout: 0))
+    }
+
+    @Test func eventTimedWait() throws {
+        let event = Event()
+        let outcome = try interruptedWait { try event.wait(timeout: Self.timeout) ? "set" : "timed out" }
+        #expect(outcome.result == "timed out")
+        expectFullTimeout(outcome)
+        #expect(!event.isSet)
+    }
+
+    @Test func barrierTimedWait() throws {
+        let barrier = try Barrier(2)
+        let outcome = try interruptedWait { () -> String in
+            do {
+                return "passed as \(try barrier.wait(timeout: Self.timeout))"
+            } catch let error as ThreadingError {
+                return "\(error.kind)"
+            }
+        }
+        #expect(outcome.result == "brokenBarrier")
+        expectFullTimeout(outcome)
+        #expect(barrier.isBroken)
+    }
+
+    // MARK: Untimed waits: signals, then a real wake-up
+
+    @Test func lockUntimedAcquire() throws {
+        let lock = Lock()
+        try lock.acquire()
+        let outcome = try interruptedWait(wake: { try lock.release() }) {
+            let got = try lock.acquire()
+            try lock.release()
+            return got ? "acquired" : "not acquired"
+        }
+        #expect(outcome.result == "acquired")
+        expectWokenOnce(outcome)
+        #expect(!lock.isLocked)
+    }
+
+    @Test func rlockUntimedAcquire() throws {
+        let lock = RLock()
+        try lock.acquire()
+        let outcome = try interruptedWait(wake: { try lock.release() }) {
+            let got = try lock.acquire()
+            let depth = lock.recursionCount
+            try lock.release()
+            return got ? "acquired at depth \(depth)" : "not acquired"
+        }
+        #expect(outcome.result == "acquired at depth 1")
+        expectWokenOnce(outcome)
+        #expect(!lock.isLocked)
+    }
+
+    @Test(arguments: [false, true])
+    func conditionUntimedWait(reentrant: Bool) throws {
+        let cond = reentrant ? Condition() : Condition(Lock())
+        let outcome = try interruptedWait(wake: { try cond.withLock { try cond.notify() } }) {
+            try cond.withLock { try cond.wait() ? "notified" : "not notified" }
+        }
+        #expect(outcome.result == "notified")
+        expectWokenOnce(outcome)
+        #expect(cond.waiterCount.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func semaphoreUntimedAcquire() throws {
+        let sem = try Threading.Semaphore(0)
+        let outcome = try interruptedWait(wake: { try sem.release() }) { try sem.acquire() ? "acquired" : "not acquired" }
+        #expect(outcome.result == "acquired")
+        expectWokenOnce(outcome)
+        #expect(sem.currentValue == 0, "the one unit was taken exactly once")
+    }
+
+    @Test func eventUntimedWait() throws {
+        let event = Event()
+        let outcome = try interruptedWait(wake: { event.set() }) { try event.wait() ? "set" : "not set" }
+        #expect(outcome.result == "set")
+        expectWokenOnce(outcome)
+    }
+
+    @Test func barrierUntimedWait() throws {
+        let barrier = try Barrier(2)
+        let lastIndex = Counter(-1)
+        let wake = {
+            let index = try barrier.wait(timeout: 10)
+            lastIndex.increment(by: index + 1)
+        }
+        let outcome = try interruptedWait(wake: wake) {
+            "index \(try barrier.wait())"
+        }
+        #expect(outcome.result == "index 0")
+        #expect(lastIndex.current == 1)
+        expectWokenOnce(outcome)
+        #expect(!barrier.isBroken)
+    }
+}
+
+// MARK: - Helpers
+
+/// What happened to a wait run by `interruptedWait`.
+private struct InterruptedOutcome {
+    /// What the wait returned (or the error it threw, described).
+    var result: String
+    /// How long the wait took, measured on its own thread.
+    var elapsed: Double
+    /// How many SIGUSR1 were sent to the waiting thread, and how many the handler ran for.
+    var sent: Int
+    var handled: Int
+    /// For an untimed wait: whether it had returned before it was woken.
+    var returnedBeforeWake: Bool
+}
+
+/// The waiting thread's identity and progress, shared with the signalling thread.
+private final class WaiterState: Sendable {
+    let thread = Atomic<UInt>(0)
+    let published = Atomic<Bool>(false)
+    let returns = Atomic<Int>(0)
+    let result = Mutex<(String, Double)?>(nil)
+}
+
+/// Runs `body` on a raw thread while this thread sends it SIGUSR1 about every 5 ms. Without
+/// `wake`, signals go on until `body` returns; with it, for 150 ms first (the wait must not end
+/// meanwhile), then `wake` runs and signals go on until `body` returns.
+private func interruptedWait(
+    wake: (() throws -> Void)? = nil,
+    _ body: @escaping @Sendable () throws -> String
+) throws -> InterruptedOutcome {
+    handledSignals.store(0, ordering: .relaxed)  // touch the global before any handler runs
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = countSignal
+    sigemptyset(&action.sa_mask)
+    action.sa_flags = 0  // no SA_RESTART: sleeping system calls end with EINTR
+    var previous = sigaction()
+    guard sigaction(SIGUSR1, &action, &previous) == 0 else {
+        Issue.record("sigaction failed: \(errno)")
+        return InterruptedOutcome(result: "", elapsed: 0, sent: 0, handled: 0, returnedBeforeWake: false)
+    }
+    defer { sigaction(SIGUSR1, &previous, nil) }
+
+    let state = WaiterState()
+    let waiter = RawThread {
+        // The test runs on a Dispatch worker, which blocks most signals, and a new thread inherits
+        // that mask: let SIGUSR1 in on the waiting thread.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGUSR1)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        state.thread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
+        state.published.store(true, ordering: .sequentiallyConsistent)
+        let start = monotonicSeconds()
+        let result: String
+        do { result = try body() } catch { result = "threw \(error)" }
+        let elapsed = monotonicSeconds() - start
+        state.result.withLock { $0 = (result, elapsed) }
+        state.returns.add(1, ordering: .sequentiallyConsistent)
+    }
+    while !state.published.load(ordering: .sequentiallyConsistent) { usleep(100) }
+    let target = pthread_t(state.thread.load(ordering: .sequentiallyConsistent))
+
+    var sent = 0
+    func signal(until stop: () -> Bool) {
+        while !stop() {
+            let rc = pthread_kill(target, SIGUSR1)
+            if rc != 0 {
+                Issue.record("pthread_kill failed: \(rc)")
+                return
+            }
+            sent += 1
+            usleep(5000)
+        }
+    }
+    var returnedBeforeWake = false
+    var wakeError: (any Error)? = nil
+    if let wake {
+        let until = monotonicSeconds() + 0.15
+        signal { monotonicSeconds() >= until || state.returns.load(ordering: .sequentiallyConsistent) > 0 }
+        returnedBeforeWake = state.returns.load(ordering: .sequentiallyConsistent) > 0
+        do { try wake() } catch { wakeError = error }
+    }
+    // A wait that never returns fails the test after 10 s instead of hanging it: the waiting
+    // thread is then left behind, blocked, and not joined.
+    let giveUp = monotonicSeconds() + 10
+    signal { state.returns.load(ordering: .sequentiallyConsistent) > 0 || monotonicSeconds() >= giveUp }
+    if state.returns.load(ordering: .sequentiallyConsistent) == 0 {
+        Issue.record("the wait did not return within 10 s of being woken")
+    } else {
+        waiter.join()
+    }
+    if let wakeError { throw wakeError }
+    // Give a signal sent last time a moment to be handled, then count.
+    usleep(1000)
+    let (result, elapsed) = state.result.withLock { $0 } ?? ("no result", 0)
+    return InterruptedOutcome(
+        result: result, elapsed: elapsed, sent: sent, handled: handledSignals.load(ordering: .relaxed),
+        returnedBeforeWake: returnedBeforeWake)
+}
+
+/// A timed wait interrupted many times still lasted its full timeout.
+private func expectFullTimeout(_ outcome: InterruptedOutcome, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(outcome.elapsed >= SignalTests.timeout, "returned after \(outcome.elapsed) s", sourceLocation: sourceLocation)
+    #expect(outcome.elapsed < 5, "returned after \(outcome.elapsed) s", sourceLocation: sourceLocation)
+    #expect(outcome.sent >= 10, "only \(outcome.sent) signals sent", sourceLocation: sourceLocation)
+    #expect(outcome.handled > 0, "the handler never ran", sourceLocation: sourceLocation)
+}
+
+/// An untimed wait interrupted many times returned once, and only after the real wake-up.
+private func expectWokenOnce(_ outcome: InterruptedOutcome, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(!outcome.returnedBeforeWake, "the wait returned before it was woken: \(outcome.result)", sourceLocation: sourceLocation)
+    #expect(outcome.elapsed >= 0.14, "returned after \(outcome.elapsed) s", sourceLocation: sourceLocation)
+    #expect(outcome.sent >= 5, "only \(outcome.sent) signals sent", sourceLocation: sourceLocation)
+    #expect(outcome.handled > 0, "the handler never ran", sourceLocation: sourceLocation)
+}

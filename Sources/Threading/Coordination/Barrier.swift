@@ -86,15 +86,9 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
     }
 
     private func waitForRelease(timeout: Double?) throws {
-        let released: Bool
-        do {
-            released = try condition.waitFor(timeout: timeout) { state != .filling }
-        } catch let error as ThreadingError where error.kind != .runtimeError {
-            // A timeout argument that cannot be waited on (NaN, too large) breaks nothing yet,
-            // but this thread leaves, so the barrier can no longer fill: break it, as a timeout.
-            breakBarrier()
-            throw error
-        }
+        // A timeout that cannot be waited on (NaN, too large) throws from here without breaking
+        // the barrier: this thread withdraws its arrival, as in CPython.
+        let released = try condition.waitFor(timeout: timeout) { state != .filling }
         if !released {
             breakBarrier()
             throw ThreadingError.brokenBarrier

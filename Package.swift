@@ -28,9 +28,15 @@ let package = Package(
             name: "threading-demo",
             dependencies: ["Threading"]
         ),
+        // A child process for the tests of what happens at process exit (shutdown, excepthook output).
+        .executableTarget(
+            name: "threading-test-child",
+            dependencies: ["Threading"],
+            path: "Sources/threading-test-child"
+        ),
         .testTarget(
             name: "ThreadingTests",
-            dependencies: ["Threading", "CThreading"]
+            dependencies: ["Threading", "CThreading", "threading-test-child"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,236 @@
+// What happens when the process ends, checked in a child process (the `threading-test-child`
+// executable, built beside this test bundle): CPython's ThreadJoinOnShutdown,
+// test_join_nondaemon_on_shutdown, the shutdown probe of the reference, and module state that a
+// test process shared with parallel suites cannot change safely (the stack size, the name counter,
+// `activeCount()` totals).
+//
+// Not ported: test_2_join_in_forked_process, test_3_join_in_forked_from_thread (fork);
+// test_main_thread_during_shutdown, test_finalization_shutdown, test_locals_at_exit (Python
+// finalizers, `__del__` at exit); test_import_from_another_thread,
+// test_start_new_thread_at_finalization (Python's import machinery and interpreter finalization);
+// AtexitTests (`threading._register_atexit` is private to Python, with no counterpart in the API).
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+import Testing
+
+@testable import Threading
+
+/// What a child process left behind.
+struct ChildResult {
+    var status: Int32 = -1
+    var signal: Int32 = 0
+    var stdout = ""
+    var stderr = ""
+    var seconds = 0.0
+    var timedOut = false
+}
+
+/// The `threading-test-child` executable: in the build products directory, beside the test runner.
+func childExecutablePath() -> String? {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard n > 0 else { return nil }
+    let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    guard let slash = exe.lastIndex(of: "/") else { return nil }
+    var directory = String(exe[..<slash])
+    // A bundle layout (`X.xctest/Contents/MacOS/X`) keeps the executables further up.
+    for _ in 0..<4 {
+        let candidate = directory + "/threading-test-child"
+        if access(candidate, X_OK) == 0 { return candidate }
+        guard let up = directory.lastIndex(of: "/") else { break }
+        directory = String(directory[..<up])
+    }
+    return nil
+}
+
+/// An unlinked temporary file, open for reading and writing.
+private func anonymousFile() -> Int32 {
+    let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+    var template = Array((directory + "/threading-child-XXXXXX").utf8CString)
+    let fd = mkstemp(&template)
+    precondition(fd >= 0, "mkstemp failed: \(errno)")
+    unlink(template)
+    return fd
+}
+
+private func readAll(_ fd: Int32) -> String {
+    lseek(fd, 0, SEEK_SET)
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fd, &chunk, chunk.count)
+        if n > 0 {
+            bytes += chunk[0..<n]
+        } else if n < 0 && errno == EINTR {
+            continue
+        } else {
+            break
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Runs `threading-test-child SCENARIO` and returns its exit status and output; after `timeout`
+/// seconds the child is killed and `timedOut` is set.
+func runChild(_ scenario: String, timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) -> ChildResult? {
+    guard let path = childExecutablePath() else {
+        Issue.record("threading-test-child not found beside the test runner", sourceLocation: sourceLocation)
+        return nil
+    }
+    let out = anonymousFile()
+    let err = anonymousFile()
+    defer {
+        close(out)
+        close(err)
+    }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, out, 1)
+    posix_spawn_file_actions_adddup2(&actions, err, 2)
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), strdup(scenario), nil]
+    defer { for arg in argv { free(arg) } }
+    var pid = pid_t()
+    var result = ChildResult()
+    let start = monotonicSeconds()
+    let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+    guard rc == 0 else {
+        Issue.record("posix_spawn failed: \(rc)", sourceLocation: sourceLocation)
+        return nil
+    }
+    var status: Int32 = 0
+    while true {
+        let waited = waitpid(pid, &status, WNOHANG)
+        if waited == pid { break }
+        if waited < 0 && errno != EINTR {
+            Issue.record("waitpid failed: \(errno)", sourceLocation: sourceLocation)
+            return nil
+        }
+        if monotonicSeconds() - start > timeout {
+            result.timedOut = true
+            kill(pid, SIGKILL)
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            break
+        }
+        usleep(5_000)
+    }
+    result.seconds = monotonicSeconds() - start
+    if status & 0x7f == 0 {
+        result.status = (status >> 8) & 0xff
+    } else {
+        result.signal = status & 0x7f
+    }
+    result.stdout = readAll(out)
+    result.stderr = readAll(err)
+    #expect(!result.timedOut, "the child \(scenario) did not end within \(timeout) s", sourceLocation: sourceLocation)
+    #expect(result.signal == 0, "the child \(scenario) died of signal \(result.signal): \(result.stderr)", sourceLocation: sourceLocation)
+    return result
+}
+
+@Suite struct ShutdownTests {
+    @Test func test_nondaemon_thread_outlives_main() throws {
+        let child = try #require(runChild("nondaemon-after-main"))
+        #expect(child.stdout == "end of main\nlate\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+        #expect(child.seconds >= 0.3, "the process ended before its non-daemon thread")
+    }
+
+    @Test func test_daemon_thread_not_waited_for() throws {
+        let child = try #require(runChild("daemon-not-waited"))
+        #expect(child.stdout == "end of main\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+        #expect(child.seconds < 4.5, "the process waited for a daemon thread (\(child.seconds) s)")
+    }
+
+    @Test func test_1_join_on_shutdown() throws {
+        let child = try #require(runChild("join-main"))
+        #expect(
+            child.stdout
+                == "end of main\nend of thread\nmain alive: false\nmain in enumerate: true\nmain first: true\nmain description: stopped\n"
+        )
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+    }
+
+    @Test func test_thread_from_thread() throws {
+        let child = try #require(runChild("thread-from-thread"))
+        #expect(child.stdout == "OK\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+    }
+
+    /// Python raises SystemExit in main; the Swift counterpart is `exit(0)`.
+    @Test func test_join_nondaemon_on_shutdown() throws {
+        let child = try #require(runChild("exit-call"))
+        #expect(child.stdout == "Woke up\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+        #expect(child.seconds >= 0.5, "exit() did not wait for the non-daemon thread")
+    }
+
+    @Test func test_4_daemon_threads() throws {
+        let child = try #require(runChild("daemon-threads"))
+        #expect(child.stdout == "all ran\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+    }
+
+    /// test_main_thread, test_daemon_param and test_joining_current_thread need the real main
+    /// thread, which the test runner keeps to itself.
+    @Test func test_main_thread_in_main() throws {
+        let child = try #require(runChild("main-thread"))
+        let lines = child.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.count == 13, "\(child.stdout)")
+        for line in lines.dropLast(2) {
+            #expect(line.hasSuffix(": true"), "\(line)")
+        }
+        #expect(lines.suffix(2) == ["join self: cannot join current thread", ""])
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+    }
+
+    /// test_name with the counter known: `Thread-N` and `Dummy-N` share one counter, a name given
+    /// takes no number, a Timer is a plain `Thread-N`.
+    @Test func test_name_counter() throws {
+        let child = try #require(runChild("names"))
+        #expect(
+            child.stdout
+                == "Thread-1\nThread-2\nmyname1\nThread-3\nDummy-4\nThread-5\nThread-6\nDummy-7\ndaemon: true\nThread-8\nTimer: <Timer(Thread-8, initial)>\n"
+        )
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+    }
+
+    @Test func test_active_count_and_enumerate_order() throws {
+        let child = try #require(runChild("counts"))
+        #expect(child.stdout == "1\n[MainThread]\n4\n[MainThread, w0, w1, w2]\n1\n[MainThread]\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+    }
+
+    /// `pthread_create` failing (a 64 TiB stack): "can't start new thread", no trace left, and the
+    /// same Thread can be started once the stack size is restored.
+    @Test func test_minimum_stack_size_runs_a_thread() throws {
+        let child = try #require(runChild("minimum-stack"))
+        #expect(child.stdout == "ran 32768\njoined\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+    }
+
+    @Test func test_start_fails_with_huge_stack_size() throws {
+        let child = try #require(runChild("stack-too-big"))
+        #expect(
+            child.stdout
+                == "old: 0\nerror: runtimeError: can't start new thread\nin enumerate: false\nalive: false\nident: nil\ndescription: <Thread(big, initial)>\nran\njoined: stopped\n"
+        )
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+    }
+}

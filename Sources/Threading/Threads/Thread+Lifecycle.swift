@@ -64,15 +64,16 @@ extension Thread {
         let ident = Platform.currentIdent()
         let nativeID = Platform.currentNativeID()
         CurrentThread.set(self)
-        let name = state.withLock { state in
+        let (trace, profile) = (TraceHooks.trace, TraceHooks.profile)
+        state.withLock { state in
             state.ident = ident
             state.nativeID = nativeID
             state.phase = .started
-            state.trace = TraceHooks.trace
-            state.profile = TraceHooks.profile
-            return state.name
+            state.trace = trace
+            state.profile = profile
+            // Under the lock, so that a rename racing with the start cannot be overwritten.
+            OSThreadName.set(state.name, on: ident)
         }
-        OSThreadName.set(name, on: ident)
         Registry.shared.activate(self)
         startedEvent.set()
 

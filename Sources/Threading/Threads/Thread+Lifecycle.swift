@@ -64,13 +64,13 @@ extension Thread {
         let ident = Platform.currentIdent()
         let nativeID = Platform.currentNativeID()
         CurrentThread.set(self)
-        let (trace, profile) = (TraceHooks.trace, TraceHooks.profile)
         state.withLock { state in
             state.ident = ident
             state.nativeID = nativeID
             state.phase = .started
-            state.trace = trace
-            state.profile = profile
+            // Read under the lock: `setTraceAllThreads` sets the global hook, then each thread's.
+            state.trace = TraceHooks.trace
+            state.profile = TraceHooks.profile
             // Under the lock, so that a rename racing with the start cannot be overwritten.
             OSThreadName.set(state.name, on: ident)
         }

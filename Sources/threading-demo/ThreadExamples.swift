@@ -66,7 +66,24 @@ enum ThreadExamples {
         try cancelled.join()
         say("the cancelled timer did not fire")
 
+        try threadLocalData()
         try workerPool()
+    }
+
+    /// Python's `threading.local`: every thread sees its own attributes.
+    static func threadLocalData() throws {
+        say("-- thread-local data")
+        let mydata = Local()
+        mydata.number = 42
+        let perThread = ThreadLocal<Int> { 0 }
+        let other = spawn(name: "other") {
+            say("other thread: number is \(mydata.number.map { "\($0)" } ?? "nil") before it sets its own")
+            mydata.number = 7
+            for _ in 0..<3 { perThread.value += 1 }
+            say("other thread: number \(mydata.number!), counter \(perThread.value)")
+        }
+        try other.join()
+        say("main thread: number \(mydata.number!), counter \(perThread.value)")
     }
 
     /// Four workers take jobs from a shared queue until it is empty.

@@ -1,0 +1,14 @@
+#ifndef C_BENCH_H
+#define C_BENCH_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// Pins the calling thread to `cpu`, or to every CPU when `cpu` < 0. Returns 0 or errno.
+int cbench_pin(int cpu);
+/// The usable size of the heap block at `pointer` (`malloc_usable_size`).
+size_t cbench_malloc_usable_size(void *pointer);
+/// CPU time (user + system) of the whole process, in seconds.
+double cbench_process_cpu_seconds(void);
+/// Keeps `value` alive as far as the optimizer knows.
+void cbench_blackhole(uint64_t value);
+#endif

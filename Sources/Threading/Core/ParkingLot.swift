@@ -230,8 +230,8 @@ enum Buckets {
     }
 
     static func unlock(_ bucket: Bucket) {
-        if RawLock.unlock(bucket.lock.pointee) == RawLock.contended {
-            RawLock.wakeOne(bucket.lock)
+        if !RawLock.unlock(bucket.lock.pointee) {
+            RawLock.unlockContended(bucket.lock)
         }
     }
 }

@@ -20,7 +20,7 @@ final class Protected<Value> {
             _ = RawLock.lockContended(address(of: word), deadline: .never)
         }
         defer {
-            if RawLock.unlock(word) == RawLock.contended { RawLock.wakeOne(address(of: word)) }
+            if !RawLock.unlock(word) { RawLock.unlockContended(address(of: word)) }
         }
         return try body(&value)
     }

@@ -54,18 +54,16 @@ public final class Lock: Lockable, CustomStringConvertible {
     /// Releases the lock. Any thread may release it, not only the one that acquired it.
     ///
     /// - Throws: `ThreadingError.Kind.runtimeError` ("release unlocked lock") when it is not locked.
-    /// - Complexity: One atomic exchange, plus a kernel call when a thread sleeps on the lock.
+    /// - Complexity: One atomic compare-and-swap, plus a kernel call when a thread sleeps on the lock.
     @inlinable
     public func release() throws {
-        let previous = RawLock.unlock(word)
-        if _fastPath(previous == RawLock.locked) { return }
-        try releaseSlow(previous)
+        if _fastPath(RawLock.unlock(word)) { return }
+        try releaseSlow()
     }
 
     @usableFromInline
-    func releaseSlow(_ previous: UInt32) throws(ThreadingError) {
-        if previous == RawLock.unlocked { throw .releaseUnlocked }
-        RawLock.wakeOne(address(of: word))
+    func releaseSlow() throws(ThreadingError) {
+        if !RawLock.unlockContended(address(of: word)) { throw .releaseUnlocked }
     }
 
     /// Whether some thread holds the lock (Python's `locked()`).

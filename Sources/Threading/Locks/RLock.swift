@@ -80,13 +80,13 @@ public final class RLock: Lockable, CustomStringConvertible {
         count.store(depth, ordering: .relaxed)
         if depth == 0 {
             owner.store(0, ordering: .relaxed)
-            if RawLock.unlock(word) == RawLock.contended { wakeOne() }
+            if !RawLock.unlock(word) { unlockContended() }
         }
     }
 
     @usableFromInline
-    func wakeOne() {
-        RawLock.wakeOne(address(of: word))
+    func unlockContended() {
+        RawLock.unlockContended(address(of: word))
     }
 
     /// Whether some thread holds the lock.
@@ -112,7 +112,7 @@ public final class RLock: Lockable, CustomStringConvertible {
         let depth = count.load(ordering: .relaxed)
         count.store(0, ordering: .relaxed)
         owner.store(0, ordering: .relaxed)
-        if RawLock.unlock(word) == RawLock.contended { wakeOne() }
+        if !RawLock.unlock(word) { unlockContended() }
         return depth
     }
 

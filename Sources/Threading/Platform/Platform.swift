@@ -81,6 +81,9 @@ enum Platform {
         UInt(cthreading_gettid())
     }
 
+    /// The number of CPUs this process may run on.
+    static let cpuCount = Int(cthreading_cpu_count())
+
     /// A hint to the CPU inside a short spin loop.
     @inlinable
     static func spinHint() {

@@ -74,8 +74,8 @@ final class LocalRegistry: @unchecked Sendable {
     }
 
     private func unlock() {
-        if RawLock.unlock(word) == RawLock.contended {
-            RawLock.wakeOne(address(of: word))
+        if !RawLock.unlock(word) {
+            RawLock.unlockContended(address(of: word))
         }
     }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A rendezvous for a fixed number of threads, Python's `threading.Barrier`.
 ///
 /// Each of `parties` threads calls `wait`; all are released together when the last arrives. The
@@ -5,14 +7,15 @@
 /// CPython's state machine exactly (filling, draining, resetting, broken): a timeout, an `abort()`
 /// or an error thrown by `action` breaks it for every waiter, and `reset()` makes it usable again.
 public final class Barrier: CustomStringConvertible, @unchecked Sendable {
-    // @unchecked Sendable: `state` and `count` are read and written only while holding `condition`'s
-    // lock; everything else is immutable.
+    // @unchecked Sendable: `state` and `count` are read and written only while holding `word`;
+    // everything else is immutable.
 
     private enum State: Equatable {
         case filling, draining, resetting, broken
     }
 
-    private let condition = Condition(Lock())
+    /// The barrier's own lock (a `RawLock` word), guarding `state` and `count`.
+    private let word = Atomic<UInt32>(RawLock.unlocked)
     private let action: (@Sendable () throws -> Void)?
     private let defaultTimeout: Double?
     private var state = State.filling
@@ -44,102 +47,131 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
     /// - Returns: The arrival index, from 0 for the first thread to `parties - 1` for the last.
     /// - Throws: `ThreadingError.Kind.brokenBarrier` when the barrier is or becomes broken or is
     ///   reset while waiting; the error thrown by `action`, in the thread that ran it;
-    ///   `.valueError` for NaN and `.overflowError` above `timeoutMax`.
+    ///   `.valueError` for NaN and `.overflowError` above `timeoutMax` (the arrival is then
+    ///   withdrawn and the barrier is not broken, as in CPython).
     @discardableResult
     public func wait(timeout: Double? = nil) throws -> Int {
         let timeout = timeout ?? defaultTimeout
-        try condition.acquire()
-        defer { try? condition.release() }
-        try enter()
+        var wakeWaiters = false
+        lock()
+        // Wake-ups are issued after the lock is released, so woken threads find it free.
+        defer {
+            unlock()
+            if wakeWaiters { ParkingLot.unparkAll(key: key) }
+        }
+
+        // Wait while the previous generation drains or a reset completes.
+        _ = waitWithLock(until: .never) { state != .draining && state != .resetting }
+        if state == .broken { throw ThreadingError.brokenBarrier }
+
         let index = count
         count += 1
         defer {
             count -= 1
-            exit()
+            // The last thread out of a draining or resetting barrier makes it fill again.
+            if count == 0 && (state == .draining || state == .resetting) {
+                state = .filling
+                wakeWaiters = true
+            }
         }
         if index + 1 == parties {
-            try releaseAll()
+            // The last arrival runs the action, then releases everyone.
+            do {
+                try action?()
+            } catch {
+                state = .broken
+                wakeWaiters = true
+                throw error
+            }
+            state = .draining
+            wakeWaiters = true
         } else {
-            try waitForRelease(timeout: timeout)
+            // A timeout that cannot be waited on (NaN, too large) throws here: this thread
+            // withdraws its arrival, and the barrier is not broken.
+            let released: Bool
+            switch try WaitLimit.forWait(timeout) {
+            case .dontWait: released = state != .filling
+            case .until(let deadline): released = waitWithLock(until: deadline) { state != .filling }
+            }
+            if !released {
+                state = .broken
+                wakeWaiters = true
+                throw ThreadingError.brokenBarrier
+            }
+            if state == .broken || state == .resetting { throw ThreadingError.brokenBarrier }
         }
         return index
     }
 
-    /// Waits while the previous generation drains or a reset completes.
-    private func enter() throws {
-        while state == .draining || state == .resetting {
-            try condition.wait()
-        }
-        if state == .broken { throw ThreadingError.brokenBarrier }
-    }
-
-    /// The last arrival: runs the action and releases everyone.
-    private func releaseAll() throws {
-        do {
-            try action?()
-            state = .draining
-            try condition.notifyAll()
-        } catch {
-            breakBarrier()
-            throw error
-        }
-    }
-
-    private func waitForRelease(timeout: Double?) throws {
-        // A timeout that cannot be waited on (NaN, too large) throws from here without breaking
-        // the barrier: this thread withdraws its arrival, as in CPython.
-        let released = try condition.waitFor(timeout: timeout) { state != .filling }
-        if !released {
-            breakBarrier()
-            throw ThreadingError.brokenBarrier
-        }
-        if state == .broken || state == .resetting { throw ThreadingError.brokenBarrier }
-    }
-
-    /// The last thread out of a draining or resetting barrier makes it fill again.
-    private func exit() {
-        if count == 0 && (state == .resetting || state == .draining) {
-            state = .filling
-            try? condition.notifyAll()
-        }
-    }
-
     /// Returns the barrier to its initial state; threads waiting in it get `brokenBarrier`.
     public func reset() {
-        condition.withLock {
-            if count > 0 {
-                if state == .filling || state == .broken { state = .resetting }
-            } else {
-                state = .filling
-            }
-            try? condition.notifyAll()
+        lock()
+        if count > 0 {
+            if state == .filling || state == .broken { state = .resetting }
+        } else {
+            state = .filling
         }
+        unlock()
+        ParkingLot.unparkAll(key: key)
     }
 
     /// Breaks the barrier: current and future `wait` calls throw `brokenBarrier` until `reset()`.
     public func abort() {
-        condition.withLock { breakBarrier() }
-    }
-
-    private func breakBarrier() {
+        lock()
         state = .broken
-        try? condition.notifyAll()
+        unlock()
+        ParkingLot.unparkAll(key: key)
     }
 
     /// The number of threads waiting in the barrier while it fills (Python's `n_waiting`).
     public var nWaiting: Int {
-        condition.withLock { state == .filling ? count : 0 }
+        withLock { state == .filling ? count : 0 }
     }
 
     /// Whether the barrier is broken (Python's `broken`).
     public var isBroken: Bool {
-        condition.withLock { state == .broken }
+        withLock { state == .broken }
     }
 
     /// `<Barrier: waiters=K/P>`, or `<Barrier: broken>`.
     public var description: String {
-        condition.withLock {
+        withLock {
             state == .broken ? "<Barrier: broken>" : "<Barrier: waiters=\(state == .filling ? count : 0)/\(parties)>"
         }
+    }
+
+    // MARK: - The lock and the waiting
+
+    private var key: UnsafeRawPointer {
+        UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    private func lock() {
+        if !RawLock.tryLock(word) {
+            _ = RawLock.lockContended(address(of: word), deadline: .never)
+        }
+    }
+
+    private func unlock() {
+        if !RawLock.unlock(word) { RawLock.unlockContended(address(of: word)) }
+    }
+
+    private func withLock<R>(_ body: () -> R) -> R {
+        lock()
+        defer { unlock() }
+        return body()
+    }
+
+    /// Waits, holding the lock on entry and on return, until `done()` or until `deadline`;
+    /// returns `done()`. The lock is released while asleep: the thread is queued on the barrier
+    /// before it lets the lock go, so a change made under the lock always finds it.
+    private func waitWithLock(until deadline: Deadline, _ done: () -> Bool) -> Bool {
+        while !done() {
+            if deadline.hasPassed { return false }
+            let result = ParkingLot.park(key: key, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
+            lock()
+            if case .timedOut = result { return done() }
+        }
+        return true
     }
 }

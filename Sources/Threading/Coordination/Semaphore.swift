@@ -70,6 +70,14 @@ public class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
     final func acquireSlow(blocking: Bool, timeout: Double?) throws(ThreadingError) -> Bool {
         if !blocking { return false }
         guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return tryTake() }
+        // A unit often comes back within a microsecond when the releasing thread runs on another
+        // CPU (a producer feeding a consumer): look a few times before paying for a sleep.
+        if Platform.cpuCount > 1 {
+            for _ in 0..<Semaphore.spinLimit {
+                Platform.spinHint()
+                if value.load(ordering: .relaxed) > 0 && tryTake() { return true }
+            }
+        }
         var tookWithoutParking = false
         let result = ParkingLot.park(
             key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()),
@@ -116,6 +124,9 @@ public class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
         }
         if _slowPath(waiters.load(ordering: .sequentiallyConsistent) > 0) { handOff() }
     }
+
+    /// How many times `acquire` looks for a unit before it sleeps.
+    static let spinLimit = 50
 
     /// Returns one unit (the `Lockable` requirement); see `release(_:)`.
     @inlinable

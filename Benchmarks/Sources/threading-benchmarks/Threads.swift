@@ -57,22 +57,36 @@ enum ThreadWorkloads {
         var rows: [Row] = []
         let s = options.samples
         if options.wants("thread-start-join") {
-            let ours = startJoin(samples: s) {
-                let thread = Threading.Thread(target: {}, daemon: true)
-                try! thread.start()
-                try! thread.join()
+            // Interleaved samples: thread creation cost drifts with the machine's state, so each
+            // round measures all three one after the other.
+            let kinds: [() -> Void] = [
+                {
+                    let thread = Threading.Thread(target: {}, daemon: true)
+                    try! thread.start()
+                    try! thread.join()
+                },
+                {
+                    var handle = pthread_t()
+                    pthread_create(&handle, nil, emptyEntry, nil)
+                    pthread_join(handle, nil)
+                },
+                {
+                    let done = DispatchSemaphore(value: 0)
+                    let thread = Foundation.Thread { done.signal() }
+                    thread.start()
+                    done.wait()
+                },
+            ]
+            var samplesByKind: [[Double]] = [[], [], []]
+            for round in 0...(max(s, 7)) {
+                for (i, kind) in kinds.enumerated() {
+                    let value = startJoin(samples: 1, kind)
+                    if round > 0 { samplesByKind[i].append(value) }
+                }
             }
-            let raw = startJoin(samples: s) {
-                var handle = pthread_t()
-                pthread_create(&handle, nil, emptyEntry, nil)
-                pthread_join(handle, nil)
-            }
-            let foundation = startJoin(samples: s) {
-                let done = DispatchSemaphore(value: 0)
-                let thread = Foundation.Thread { done.signal() }
-                thread.start()
-                done.wait()
-            }
+            let ours = median(samplesByKind[0])
+            let raw = median(samplesByKind[1])
+            let foundation = median(samplesByKind[2])
             var peers = [("pthread", raw), ("Foundation.Thread+semaphore", foundation)]
             if let python = cpythonStartJoin() { peers.append(("CPython-3.13", python)) }
             rows.append(Row("thread-start-join", unit: "µs", ours: ours, peers: peers, against: "pthread", target: 1.2))

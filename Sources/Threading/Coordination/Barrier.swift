@@ -147,13 +147,11 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
     }
 
     private func lock() {
-        if !RawLock.tryLock(word) {
-            _ = RawLock.lockContended(address(of: word), deadline: .never)
-        }
+        RawLock.lock(address(of: word))
     }
 
     private func unlock() {
-        if !RawLock.unlock(word) { RawLock.unlockContended(address(of: word)) }
+        RawLock.unlock(address(of: word))
     }
 
     private func withLock<R>(_ body: () -> R) -> R {

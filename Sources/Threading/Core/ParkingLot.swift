@@ -224,14 +224,10 @@ enum Buckets {
     }
 
     static func lock(_ bucket: Bucket) {
-        if !RawLock.tryLock(bucket.lock.pointee) {
-            _ = RawLock.lockContended(bucket.lock, deadline: .never)
-        }
+        RawLock.lock(bucket.lock)
     }
 
     static func unlock(_ bucket: Bucket) {
-        if !RawLock.unlock(bucket.lock.pointee) {
-            RawLock.unlockContended(bucket.lock)
-        }
+        RawLock.unlock(bucket.lock)
     }
 }

@@ -16,12 +16,8 @@ final class Protected<Value> {
 
     /// Runs `body` with exclusive access to the value.
     func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
-        if !RawLock.tryLock(word) {
-            _ = RawLock.lockContended(address(of: word), deadline: .never)
-        }
-        defer {
-            if !RawLock.unlock(word) { RawLock.unlockContended(address(of: word)) }
-        }
+        RawLock.lock(address(of: word))
+        defer { RawLock.unlock(address(of: word)) }
         return try body(&value)
     }
 }

@@ -87,6 +87,19 @@ enum RawLock {
         }
     }
 
+    /// Takes the lock, waiting as long as it takes: the internal `lock()` of the module's own
+    /// bookkeeping locks.
+    @inline(__always)
+    static func lock(_ word: UnsafePointer<Atomic<UInt32>>) {
+        if !tryLock(word.pointee) { _ = lockContended(word, deadline: .never) }
+    }
+
+    /// Releases a lock taken with `lock(_:)`.
+    @inline(__always)
+    static func unlock(_ word: UnsafePointer<Atomic<UInt32>>) {
+        if !unlock(word.pointee) { unlockContended(word) }
+    }
+
     /// Releases a lock held without sleepers: returns `false` when the slow path is needed
     /// (threads sleep on it, or it is not locked).
     @inlinable @inline(__always)

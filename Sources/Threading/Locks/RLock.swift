@@ -118,9 +118,7 @@ public final class RLock: Lockable, CustomStringConvertible {
 
     /// Re-acquires the lock, waiting as long as it takes, at `depth` (CPython's `_acquire_restore()`).
     func acquire(restoring depth: Int) {
-        if !RawLock.tryLock(word) {
-            _ = RawLock.lockContended(address(of: word), deadline: .never)
-        }
+        RawLock.lock(address(of: word))
         owner.store(Platform.currentIdent(), ordering: .relaxed)
         count.store(depth, ordering: .relaxed)
     }

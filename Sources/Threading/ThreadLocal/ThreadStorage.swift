@@ -68,15 +68,11 @@ final class LocalRegistry: @unchecked Sendable {
     }
 
     private func lock() {
-        if !RawLock.tryLock(word) {
-            _ = RawLock.lockContended(address(of: word), deadline: .never)
-        }
+        RawLock.lock(address(of: word))
     }
 
     private func unlock() {
-        if !RawLock.unlock(word) {
-            RawLock.unlockContended(address(of: word))
-        }
+        RawLock.unlock(address(of: word))
     }
 
     private func withLock<R>(_ body: () -> R) -> R {

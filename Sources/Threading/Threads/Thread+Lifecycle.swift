@@ -69,8 +69,7 @@ extension Thread {
             state.nativeID = nativeID
             state.phase = .started
             // Read under the lock: `setTraceAllThreads` sets the global hook, then each thread's.
-            state.trace = TraceHooks.trace
-            state.profile = TraceHooks.profile
+            state.hooks = TraceHooks.current
             // Under the lock, so that a rename racing with the start cannot be overwritten.
             OSThreadName.set(state.name, on: ident)
         }
@@ -103,11 +102,11 @@ extension Thread {
     }
 
     private func emit(_ kind: TraceEvent.Kind, error: (any Error)?) {
-        let hooks = state.withLock { ($0.trace, $0.profile) }
-        guard hooks.0 != nil || hooks.1 != nil else { return }
+        let hooks = state.withLock { $0.hooks }
+        guard hooks.trace != nil || hooks.profile != nil else { return }
         let event = TraceEvent(kind: kind, thread: self, error: error)
-        hooks.0?(event)
-        hooks.1?(event)
+        hooks.trace?(event)
+        hooks.profile?(event)
     }
 
     private func invokeExcepthook(for error: any Error) {

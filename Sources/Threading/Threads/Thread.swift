@@ -37,8 +37,7 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
         var ident: UInt? = nil
         var nativeID: UInt? = nil
         var target: (@Sendable () throws -> Void)?
-        var trace: TraceFunction? = nil
-        var profile: TraceFunction? = nil
+        var hooks = TraceHooks.Pair()
     }
 
     let kind: Kind

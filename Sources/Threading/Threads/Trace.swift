@@ -26,49 +26,56 @@ public struct TraceEvent: Sendable {
 
 /// The hooks that threads copy when they start.
 enum TraceHooks {
-    private static let storage = Protected<(trace: TraceFunction?, profile: TraceFunction?)>((nil, nil))
+    /// A trace hook and a profile hook.
+    struct Pair: Sendable {
+        var trace: TraceFunction? = nil
+        var profile: TraceFunction? = nil
+    }
 
-    static var trace: TraceFunction? { storage.withLock { $0.trace } }
-    static var profile: TraceFunction? { storage.withLock { $0.profile } }
+    private static let storage = Protected(Pair())
 
-    static func setTrace(_ hook: TraceFunction?) { storage.withLock { $0.trace = hook } }
-    static func setProfile(_ hook: TraceFunction?) { storage.withLock { $0.profile = hook } }
+    /// The hooks a thread starting now installs.
+    static var current: Pair { storage.withLock { $0 } }
+
+    /// Sets one hook for threads started from now on and, with `allThreads`, for every thread
+    /// started here that is already running.
+    static func set(_ which: WritableKeyPath<Pair, TraceFunction?>, to hook: TraceFunction?, allThreads: Bool) {
+        storage.withLock { $0[keyPath: which] = hook }
+        guard allThreads else { return }
+        for thread in enumerate() where thread.kind == .regular {
+            thread.state.withLock { $0.hooks[keyPath: which] = hook }
+        }
+    }
 }
 
 /// Sets the trace hook of every thread started from now on (Python's `threading.settrace`).
 public func setTrace(_ hook: TraceFunction?) {
-    TraceHooks.setTrace(hook)
+    TraceHooks.set(\.trace, to: hook, allThreads: false)
 }
 
 /// Sets the trace hook of threads started from now on and of every thread already running
 /// (Python's `threading.settrace_all_threads`).
 public func setTraceAllThreads(_ hook: TraceFunction?) {
-    TraceHooks.setTrace(hook)
-    for thread in enumerate() where thread.kind == .regular {
-        thread.state.withLock { $0.trace = hook }
-    }
+    TraceHooks.set(\.trace, to: hook, allThreads: true)
 }
 
 /// The trace hook set by `setTrace`, or `nil` (Python's `threading.gettrace`).
 public func getTrace() -> TraceFunction? {
-    TraceHooks.trace
+    TraceHooks.current.trace
 }
 
 /// Sets the profile hook of every thread started from now on (Python's `threading.setprofile`).
 public func setProfile(_ hook: TraceFunction?) {
-    TraceHooks.setProfile(hook)
+    TraceHooks.set(\.profile, to: hook, allThreads: false)
 }
 
 /// Sets the profile hook of threads started from now on and of every thread already running
 /// (Python's `threading.setprofile_all_threads`).
 public func setProfileAllThreads(_ hook: TraceFunction?) {
-    TraceHooks.setProfile(hook)
-    for thread in enumerate() where thread.kind == .regular {
-        thread.state.withLock { $0.profile = hook }
-    }
+    TraceHooks.set(\.profile, to: hook, allThreads: true)
 }
 
 /// The profile hook set by `setProfile`, or `nil` (Python's `threading.getprofile`).
 public func getProfile() -> TraceFunction? {
-    TraceHooks.profile
+    TraceHooks.current.profile
 }

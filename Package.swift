@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "Threading", targets: ["Threading"]),
         .executable(name: "threading-demo", targets: ["threading-demo"]),
+        .executable(name: "threading-stress", targets: ["threading-stress"]),
     ],
     targets: [
         // The few platform calls that `Glibc` does not expose: futex, gettid, thread names, CPU affinity.
@@ -27,6 +28,12 @@ let package = Package(
         .executableTarget(
             name: "threading-demo",
             dependencies: ["Threading"]
+        ),
+        // The randomized stress checker: mixed workloads over every primitive, invariants checked
+        // continuously, a watchdog that reports a deadlock instead of hanging.
+        .executableTarget(
+            name: "threading-stress",
+            dependencies: ["Threading", "CThreading"]
         ),
         // A child process for the tests of what happens at process exit (shutdown, excepthook output).
         .executableTarget(

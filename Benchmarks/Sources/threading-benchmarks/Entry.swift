@@ -2,16 +2,28 @@
 //
 //     swift run -c release --package-path Benchmarks threading-benchmarks [--filter NAME] [--quick]
 
-import Foundation
+import Glibc
 
 @main
 struct ThreadingBenchmarks {
-    static func main() {
+    /// Nonisolated: every measurement runs raw threads, and nothing here belongs to the main actor.
+    nonisolated static func main() {
         let options = Options.parse(CommandLine.arguments)
-        print("swift-threading benchmarks: medians of \(options.samples) samples; ratio = ours / peer (lower is better)")
-        let groups: [(Options) -> [Row]] = [LockWorkloads.run, HandoffWorkloads.run, CostWorkloads.run, ThreadWorkloads.run]
-        for group in groups {
-            for row in group(options) { print(row.render()) }
-        }
+        let started = now()
+        print("swift-threading benchmarks: medians of \(options.samples) interleaved samples per figure"
+            + " (contended locks: medians over 100 ms windows); ratio = ours / reference peer, lower is better")
+        print("")
+        print(Row.header)
+        let report = Report()
+        LockWorkloads.run(options, report)
+        HandoffWorkloads.run(options, report)
+        CostWorkloads.run(options, report)
+        ThreadWorkloads.run(options, report)
+
+        let missed = report.rows.filter { $0.verdict.met == false }
+        print("")
+        print("targets: \(report.rows.filter { $0.verdict.met == true }.count) met, \(missed.count) not met"
+            + (missed.isEmpty ? "" : ": " + missed.map(\.workload).joined(separator: "; ")))
+        print("total time: \(format(now() - started)) s")
     }
 }

@@ -44,6 +44,7 @@ final class PthreadTurn: @unchecked Sendable {
     let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     var turn = 0
     init() { pthread_mutex_init(mutex, nil); pthread_cond_init(cond, nil) }
+    deinit { pthread_cond_destroy(cond); pthread_mutex_destroy(mutex); cond.deallocate(); mutex.deallocate() }
     func play(_ me: Int, rounds: Int) {
         for _ in 0..<rounds {
             pthread_mutex_lock(mutex)
@@ -77,6 +78,7 @@ final class CondvarEvent: @unchecked Sendable {
     let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     var flag = false
     init() { pthread_mutex_init(mutex, nil); pthread_cond_init(cond, nil) }
+    deinit { pthread_cond_destroy(cond); pthread_mutex_destroy(mutex); cond.deallocate(); mutex.deallocate() }
     func set() { pthread_mutex_lock(mutex); flag = true; pthread_cond_broadcast(cond); pthread_mutex_unlock(mutex) }
     func waitAndClear() {
         pthread_mutex_lock(mutex)
@@ -103,6 +105,7 @@ final class CondvarBarrier: @unchecked Sendable {
     var count = 0
     var generation = 0
     init(_ parties: Int) { self.parties = parties; pthread_mutex_init(mutex, nil); pthread_cond_init(cond, nil) }
+    deinit { pthread_cond_destroy(cond); pthread_mutex_destroy(mutex); cond.deallocate(); mutex.deallocate() }
     func wait() {
         pthread_mutex_lock(mutex)
         let mine = generation
@@ -133,87 +136,90 @@ func barrierRun(parties: Int, generations: Int, pinned: Bool, _ wait: @escaping 
 }
 
 enum HandoffWorkloads {
-    static func run(_ options: Options) -> [Row] {
-        var rows: [Row] = []
+    static func run(_ options: Options, _ report: Report) {
         let s = options.samples
-        let rounds = 5_000
         for pinned in [true, false] {
             let tag = pinned ? "pinned" : "unpinned"
+            let where_ = pinned ? "both threads on CPU 0" : "unpinned"
+            let rounds = pinned ? 4_000 : 2_000
             if options.wants("condition-pingpong-\(tag)") {
-                let ours = medianOf(s) {
-                    let t = OursTurn()
-                    return pingPong(rounds: rounds, pinned: pinned) { t.play($0 ? 1 : 0, rounds: rounds) }
-                }
-                let pthread = medianOf(s) {
-                    let t = PthreadTurn()
-                    return pingPong(rounds: rounds, pinned: pinned) { t.play($0 ? 1 : 0, rounds: rounds) }
-                }
-                let ns = medianOf(s) {
-                    let t = NSConditionTurn()
-                    return pingPong(rounds: rounds, pinned: pinned) { t.play($0 ? 1 : 0, rounds: rounds) }
-                }
-                rows.append(Row("condition-pingpong-\(tag) (round trip)", unit: "µs", ours: ours,
-                    peers: [("pthread-cond", pthread), ("NSCondition", ns)], target: pinned ? 1.0 : nil))
+                let m = compare(s, [
+                    {
+                        let t = OursTurn()
+                        return pingPong(rounds: rounds, pinned: pinned) { t.play($0 ? 1 : 0, rounds: rounds) }
+                    },
+                    {
+                        let t = PthreadTurn()
+                        return pingPong(rounds: rounds, pinned: pinned) { t.play($0 ? 1 : 0, rounds: rounds) }
+                    },
+                    {
+                        let t = NSConditionTurn()
+                        return pingPong(rounds: rounds, pinned: pinned) { t.play($0 ? 1 : 0, rounds: rounds) }
+                    },
+                ])
+                report.add(Row("condition-pingpong-\(tag): Condition round trip, \(where_)", unit: "µs", ours: m[0],
+                    peers: [("pthread_cond+mutex", m[1]), ("NSCondition", m[2])]))
             }
             if options.wants("event-pingpong-\(tag)") {
-                let ours = medianOf(s) {
-                    let ping = Event(), pong = Event()
-                    return pingPong(rounds: rounds, pinned: pinned) { partner in
-                        for _ in 0..<rounds {
-                            if partner {
-                                _ = try! ping.wait(); ping.clear(); pong.set()
-                            } else {
-                                ping.set(); _ = try! pong.wait(); pong.clear()
+                let m = compare(s, [
+                    {
+                        let ping = Event(), pong = Event()
+                        return pingPong(rounds: rounds, pinned: pinned) { partner in
+                            for _ in 0..<rounds {
+                                if partner {
+                                    _ = try! ping.wait(); ping.clear(); pong.set()
+                                } else {
+                                    ping.set(); _ = try! pong.wait(); pong.clear()
+                                }
                             }
                         }
-                    }
-                }
-                let dispatch = medianOf(s) {
-                    let ping = DispatchSemaphore(value: 0), pong = DispatchSemaphore(value: 0)
-                    return pingPong(rounds: rounds, pinned: pinned) { partner in
-                        for _ in 0..<rounds {
-                            if partner { ping.wait(); pong.signal() } else { ping.signal(); pong.wait() }
+                    },
+                    {
+                        let ping = DispatchSemaphore(value: 0), pong = DispatchSemaphore(value: 0)
+                        return pingPong(rounds: rounds, pinned: pinned) { partner in
+                            for _ in 0..<rounds {
+                                if partner { ping.wait(); pong.signal() } else { ping.signal(); pong.wait() }
+                            }
                         }
-                    }
-                }
-                let condvar = medianOf(s) {
-                    let ping = CondvarEvent(), pong = CondvarEvent()
-                    return pingPong(rounds: rounds, pinned: pinned) { partner in
-                        for _ in 0..<rounds {
-                            if partner { ping.waitAndClear(); pong.set() } else { ping.set(); pong.waitAndClear() }
+                    },
+                    {
+                        let ping = CondvarEvent(), pong = CondvarEvent()
+                        return pingPong(rounds: rounds, pinned: pinned) { partner in
+                            for _ in 0..<rounds {
+                                if partner { ping.waitAndClear(); pong.set() } else { ping.set(); pong.waitAndClear() }
+                            }
                         }
-                    }
-                }
-                rows.append(Row("event-pingpong-\(tag) (round trip)", unit: "µs", ours: ours,
-                    peers: [("DispatchSemaphore", dispatch), ("flag+condvar", condvar)],
-                    against: "DispatchSemaphore", target: pinned ? 1.0 : nil))
+                    },
+                ])
+                report.add(Row("event-pingpong-\(tag): 2 Events round trip, \(where_)", unit: "µs", ours: m[0],
+                    peers: [("DispatchSemaphore pair", m[1]), ("flag+pthread_cond", m[2])], against: "DispatchSemaphore pair"))
             }
         }
         if options.wants("semaphore-uncontended") {
             let n = 2_000_000
-            let ours = medianOf(s) {
-                let sem = try! Threading.Semaphore(1)
-                let start = now()
-                for _ in 0..<n { try! sem.acquire(); try! sem.release() }
-                return (now() - start) / Double(n) * 1e9
-            }
-            let posix = medianOf(s) {
-                let sem = PosixSemaphore(1)
-                let start = now()
-                for _ in 0..<n { sem_wait(sem.sem); sem_post(sem.sem) }
-                return (now() - start) / Double(n) * 1e9
-            }
-            let dispatch = medianOf(s) {
-                let sem = DispatchSemaphore(value: 1)
-                let start = now()
-                for _ in 0..<n { sem.wait(); sem.signal() }
-                return (now() - start) / Double(n) * 1e9
-            }
-            rows.append(Row("semaphore-uncontended (acquire+release)", unit: "ns", ours: ours,
-                peers: [("sem_t", posix), ("DispatchSemaphore", dispatch)], against: "sem_t", target: 0.7))
+            let ours = try! Threading.Semaphore(1), posix = PosixSemaphore(1), dispatch = DispatchSemaphore(value: 1)
+            let m = compare(s, [
+                {
+                    let start = now()
+                    for _ in 0..<n { _ = try! ours.acquire(); try! ours.release() }
+                    return (now() - start) / Double(n) * 1e9
+                },
+                {
+                    let start = now()
+                    for _ in 0..<n { sem_wait(posix.sem); sem_post(posix.sem) }
+                    return (now() - start) / Double(n) * 1e9
+                },
+                {
+                    let start = now()
+                    for _ in 0..<n { dispatch.wait(); dispatch.signal() }
+                    return (now() - start) / Double(n) * 1e9
+                },
+            ])
+            report.add(Row("semaphore-uncontended: Semaphore acquire+release, 1 thread", unit: "ns", ours: m[0],
+                peers: [("sem_t", m[1]), ("DispatchSemaphore", m[2])], against: "sem_t", target: .ratioAtMost(0.7)))
         }
         if options.wants("semaphore-handoff") {
-            let n = 1_000_000
+            let n = 500_000
             func handoff(_ produce: @escaping @Sendable () -> Void, _ consume: @escaping @Sendable () -> Void) -> Double {
                 let consumer = RawThread { for _ in 0..<n { consume() } }
                 let start = now()
@@ -221,47 +227,49 @@ enum HandoffWorkloads {
                 consumer.join()
                 return (now() - start) / Double(n) * 1e9
             }
-            let ours = medianOf(s) {
-                let sem = try! Threading.Semaphore(0)
-                return handoff({ try! sem.release() }, { _ = try! sem.acquire() })
-            }
-            let posix = medianOf(s) {
-                let sem = PosixSemaphore(0)
-                return handoff({ sem_post(sem.sem) }, { sem_wait(sem.sem) })
-            }
-            let dispatch = medianOf(s) {
-                let sem = DispatchSemaphore(value: 0)
-                return handoff({ sem.signal() }, { sem.wait() })
-            }
-            rows.append(Row("semaphore-handoff (producer→consumer, per item)", unit: "ns", ours: ours,
-                peers: [("sem_t", posix), ("DispatchSemaphore", dispatch)], against: "DispatchSemaphore"))
+            let m = compare(s, [
+                {
+                    let sem = try! Threading.Semaphore(0)
+                    return handoff({ try! sem.release() }, { _ = try! sem.acquire() })
+                },
+                {
+                    let sem = PosixSemaphore(0)
+                    return handoff({ sem_post(sem.sem) }, { sem_wait(sem.sem) })
+                },
+                {
+                    let sem = DispatchSemaphore(value: 0)
+                    return handoff({ sem.signal() }, { sem.wait() })
+                },
+            ])
+            report.add(Row("semaphore-handoff: producer→consumer, 2 threads, per item", unit: "ns", ours: m[0],
+                peers: [("sem_t", m[1]), ("DispatchSemaphore", m[2])], against: "DispatchSemaphore"))
         }
-        for parties in [2, 4] where options.wants("barrier-\(parties)") {
+        for parties in [2, 4] where options.wants("barrier-\(parties)-pinned") {
             let generations = 2_000
-            let ours = medianOf(s) {
-                let barrier = try! Barrier(parties)
-                return barrierRun(parties: parties, generations: generations, pinned: true) { _ = try! barrier.wait() }
-            }
-            let posix = medianOf(s) {
-                let barrier = UnsafeMutablePointer<pthread_barrier_t>.allocate(capacity: 1)
-                pthread_barrier_init(barrier, nil, UInt32(parties))
-                let box = UnsafeSendable(barrier)
-                return barrierRun(parties: parties, generations: generations, pinned: true) { pthread_barrier_wait(box.value) }
-            }
-            let condvar = medianOf(s) {
-                let barrier = CondvarBarrier(parties)
-                return barrierRun(parties: parties, generations: generations, pinned: true) { barrier.wait() }
-            }
-            rows.append(Row("barrier-\(parties)-pinned (per generation)", unit: "µs", ours: ours,
-                peers: [("pthread_barrier", posix), ("mutex+cond", condvar)], against: "pthread_barrier"))
+            let m = compare(s, [
+                {
+                    let barrier = try! Barrier(parties)
+                    return barrierRun(parties: parties, generations: generations, pinned: true) { _ = try! barrier.wait() }
+                },
+                {
+                    let barrier = PosixBarrier(parties)
+                    return barrierRun(parties: parties, generations: generations, pinned: true) { pthread_barrier_wait(barrier.barrier) }
+                },
+                {
+                    let barrier = CondvarBarrier(parties)
+                    return barrierRun(parties: parties, generations: generations, pinned: true) { barrier.wait() }
+                },
+            ])
+            report.add(Row("barrier-\(parties)-pinned: Barrier, \(parties) parties on CPU 0, per generation", unit: "µs", ours: m[0],
+                peers: [("pthread_barrier_t", m[1]), ("mutex+cond barrier", m[2])], against: "pthread_barrier_t"))
         }
-        return rows
     }
 }
 
-/// A pointer to memory made for sharing between threads (a pthread barrier).
-struct UnsafeSendable<T>: @unchecked Sendable {
-    // @unchecked Sendable: wraps pointers to thread-safe C objects only.
-    let value: T
-    init(_ value: T) { self.value = value }
+/// A pthread barrier on the heap.
+final class PosixBarrier: @unchecked Sendable {
+    // @unchecked Sendable: a pthread barrier is made for sharing between threads.
+    let barrier = UnsafeMutablePointer<pthread_barrier_t>.allocate(capacity: 1)
+    init(_ parties: Int) { pthread_barrier_init(barrier, nil, UInt32(parties)) }
+    deinit { pthread_barrier_destroy(barrier); barrier.deallocate() }
 }

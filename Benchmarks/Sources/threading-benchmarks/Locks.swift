@@ -68,25 +68,22 @@ final class NSLockLock: BenchLock, @unchecked Sendable {
     var count: Int { lock.lock(); defer { lock.unlock() }; return value }
 }
 
-/// ns per acquire+release on one thread.
-func uncontended<L: BenchLock>(_: L.Type, samples: Int) -> Double {
-    let lock = L()
-    let n = 2_000_000
-    return medianOf(samples) {
-        let start = now()
-        for _ in 0..<n { lock.increment() }
-        let elapsed = now() - start
-        cbench_blackhole(UInt64(lock.count))
-        return elapsed / Double(n) * 1e9
-    }
+/// ns per acquire+release on one thread: one sample.
+func uncontendedSample<L: BenchLock>(_ lock: L) -> Double {
+    let n = 3_000_000
+    let start = now()
+    for _ in 0..<n { lock.increment() }
+    let elapsed = now() - start
+    cbench_blackhole(UInt64(lock.count))
+    return elapsed / Double(n) * 1e9
 }
 
-/// Per-thread progress counters, each on its own cache line.
+/// Per-thread progress counters, each on its own pair of cache lines.
 final class Progress: @unchecked Sendable {
     // @unchecked Sendable: the slots are atomics, allocated once and freed in deinit.
     let slots: UnsafeMutablePointer<Atomic<Int>>
     let threads: Int
-    static let stride = 8
+    static let stride = 16
 
     init(threads: Int) {
         self.threads = threads
@@ -99,9 +96,20 @@ final class Progress: @unchecked Sendable {
     func snapshot() -> [Int] { (0..<threads).map { slot($0).pointee.load(ordering: .relaxed) } }
 }
 
-/// `threads` threads hammer one lock for `seconds`: ns per critical section, and the fairness of
-/// each 100 ms window (the least-served thread's count over the best-served's): minimum, median.
-func contended<L: BenchLock>(_: L.Type, threads: Int, seconds: Double = 1.0) -> (nsPerSection: Double, fairnessMin: Double, fairnessMedian: Double) {
+final class Stop: Sendable {
+    let flag = Atomic(false)
+}
+
+/// What the 100 ms windows of contended runs saw: ns per critical section, and fairness (the
+/// least-served thread's count over the best-served's).
+struct Windows {
+    var nsPerSection: [Double] = []
+    var fairness: [Double] = []
+}
+
+/// `threads` threads hammer one fresh lock for `windows` windows of 100 ms (after 50 ms to get
+/// going); each thread counts its critical sections in its own slot.
+func contendedRun<L: BenchLock>(_: L.Type, threads: Int, windows: Int, into result: inout Windows) {
     let lock = L()
     let progress = Progress(threads: threads)
     let stop = Stop()
@@ -116,115 +124,112 @@ func contended<L: BenchLock>(_: L.Type, threads: Int, seconds: Double = 1.0) -> 
             }
         }
     }
-    usleep(50_000)  // let every thread get going
+    usleep(50_000)
     var previous = progress.snapshot()
-    var fairness: [Double] = []
-    let start = now()
-    let startCount = lock.count
-    while now() - start < seconds {
+    var last = now()
+    for _ in 0..<windows {
         usleep(100_000)
         let current = progress.snapshot()
+        let time = now()
         let deltas = zip(current, previous).map { Double($0 - $1) }
+        let total = deltas.reduce(0, +)
+        if total > 0 { result.nsPerSection.append((time - last) / total * 1e9) }
+        if let best = deltas.max(), best > 0 { result.fairness.append(deltas.min()! / best) }
         previous = current
-        if let best = deltas.max(), best > 0 { fairness.append(deltas.min()! / best) }
+        last = time
     }
-    let elapsed = now() - start
-    let sections = lock.count - startCount
     stop.flag.store(true, ordering: .relaxed)
     for worker in workers { worker.join() }
-    return (elapsed / Double(max(sections, 1)) * 1e9, fairness.min() ?? .nan, fairness.isEmpty ? .nan : median(fairness))
+    cbench_blackhole(UInt64(lock.count))
 }
 
-final class Stop: Sendable {
-    let flag = Atomic(false)
-}
-
-/// ns per acquire×3 + release×3 of a reentrant lock on one thread.
-func reentrantOurs(samples: Int) -> Double {
-    let lock = RLock()
+/// ns per acquire×3 + release×3 of a reentrant lock on one thread: one sample.
+func reentrantSample(_ body: () -> Void) -> Double {
     let n = 1_000_000
-    return medianOf(samples) {
-        let start = now()
-        for _ in 0..<n {
-            try! lock.acquire(); try! lock.acquire(); try! lock.acquire()
-            try! lock.release(); try! lock.release(); try! lock.release()
-        }
-        return (now() - start) / Double(n) * 1e9
-    }
+    let start = now()
+    for _ in 0..<n { body() }
+    return (now() - start) / Double(n) * 1e9
 }
 
-func reentrantPthread(samples: Int) -> Double {
+/// A recursive pthread mutex on the heap.
+final class RecursivePthreadMutex: @unchecked Sendable {
+    // @unchecked Sendable: a pthread mutex is made for sharing between threads.
     let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    var attr = pthread_mutexattr_t()
-    pthread_mutexattr_init(&attr)
-    pthread_mutexattr_settype(&attr, Int32(PTHREAD_MUTEX_RECURSIVE))
-    pthread_mutex_init(mutex, &attr)
-    defer { pthread_mutex_destroy(mutex); mutex.deallocate() }
-    let n = 1_000_000
-    return medianOf(samples) {
-        let start = now()
-        for _ in 0..<n {
-            pthread_mutex_lock(mutex); pthread_mutex_lock(mutex); pthread_mutex_lock(mutex)
-            pthread_mutex_unlock(mutex); pthread_mutex_unlock(mutex); pthread_mutex_unlock(mutex)
-        }
-        return (now() - start) / Double(n) * 1e9
+    init() {
+        var attr = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attr)
+        pthread_mutexattr_settype(&attr, Int32(PTHREAD_MUTEX_RECURSIVE))
+        pthread_mutex_init(mutex, &attr)
+        pthread_mutexattr_destroy(&attr)
     }
-}
-
-func reentrantNSRecursiveLock(samples: Int) -> Double {
-    let lock = NSRecursiveLock()
-    let n = 1_000_000
-    return medianOf(samples) {
-        let start = now()
-        for _ in 0..<n {
-            lock.lock(); lock.lock(); lock.lock()
-            lock.unlock(); lock.unlock(); lock.unlock()
-        }
-        return (now() - start) / Double(n) * 1e9
-    }
+    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
 }
 
 enum LockWorkloads {
-    static func run(_ options: Options) -> [Row] {
-        var rows: [Row] = []
+    static func run(_ options: Options, _ report: Report) {
         let s = options.samples
         if options.wants("lock-uncontended") {
-            rows.append(Row("lock-uncontended (acquire+release, 1 thread)", unit: "ns",
-                ours: uncontended(OursLock.self, samples: s),
-                peers: [("Mutex", uncontended(MutexLock.self, samples: s)),
-                        ("pthread", uncontended(PthreadLock.self, samples: s)),
-                        ("NSLock", uncontended(NSLockLock.self, samples: s))],
-                against: "Mutex"))
+            let ours = OursLock(), mutex = MutexLock(), pthread = PthreadLock(), nslock = NSLockLock()
+            let m = compare(s, [
+                { uncontendedSample(ours) }, { uncontendedSample(mutex) },
+                { uncontendedSample(pthread) }, { uncontendedSample(nslock) },
+            ])
+            report.add(Row("lock-uncontended: Lock acquire+release, 1 thread", unit: "ns", ours: m[0],
+                peers: [("Mutex", m[1]), ("pthread_mutex", m[2]), ("NSLock", m[3])], against: "Mutex"))
         }
         for threads in [2, 8] where options.wants("lock-contended-\(threads)") {
-            let ours = contended(OursLock.self, threads: threads)
-            let pthread = contended(PthreadLock.self, threads: threads)
-            let mutex = contended(MutexLock.self, threads: threads)
-            let nslock = contended(NSLockLock.self, threads: threads)
-            rows.append(Row("lock-contended-\(threads) (ns per critical section)", unit: "ns",
-                ours: ours.nsPerSection,
-                peers: [("pthread", pthread.nsPerSection), ("Mutex", mutex.nsPerSection), ("NSLock", nslock.nsPerSection)],
-                against: "pthread"))
-            print("  fairness over 100 ms windows, \(threads) threads (min / median of least/best-served): "
-                + "ours \(format(ours.fairnessMin)) / \(format(ours.fairnessMedian)), "
-                + "pthread \(format(pthread.fairnessMin)) / \(format(pthread.fairnessMedian)), "
-                + "Mutex \(format(mutex.fairnessMin)) / \(format(mutex.fairnessMedian)), "
-                + "NSLock \(format(nslock.fairnessMin)) / \(format(nslock.fairnessMedian))"
-                + (threads == 8 ? " — target ours ≥ 0.25: \(ours.fairnessMin >= 0.25 ? "met" : "NOT met")" : ""))
+            // Rounds of one run per lock, the order rotating, so that drift hits every lock alike.
+            let rounds = options.quick ? 1 : 3
+            let windows = options.quick ? 4 : 5
+            var results = Array(repeating: Windows(), count: 4)
+            for round in 0..<rounds {
+                for k in 0..<4 {
+                    let i = (k + round) % 4
+                    switch i {
+                    case 0: contendedRun(OursLock.self, threads: threads, windows: windows, into: &results[0])
+                    case 1: contendedRun(PthreadLock.self, threads: threads, windows: windows, into: &results[1])
+                    case 2: contendedRun(MutexLock.self, threads: threads, windows: windows, into: &results[2])
+                    default: contendedRun(NSLockLock.self, threads: threads, windows: windows, into: &results[3])
+                    }
+                }
+            }
+            let names = ["ours", "pthread_mutex", "Mutex", "NSLock"]
+            let ns = results.map { median($0.nsPerSection) }
+            report.add(Row("lock-contended-\(threads): \(threads) threads hammering, per critical section", unit: "ns",
+                ours: ns[0], peers: Array(zip(names, ns).dropFirst()), against: "pthread_mutex"))
+            let fairMin = results.map { $0.fairness.min() ?? .nan }
+            let fairMedian = results.map { median($0.fairness) }
+            let fairnessTarget: Target = threads == 8 ? .atLeast(0.25) : .none
+            report.add(Row("lock-contended-\(threads) fairness: least/best-served per 100 ms, MINIMUM of \(results[0].fairness.count) windows",
+                unit: "", ours: fairMin[0], peers: Array(zip(names, fairMin).dropFirst()), against: "pthread_mutex", target: fairnessTarget))
+            report.add(Row("lock-contended-\(threads) fairness: least/best-served per 100 ms, MEDIAN of windows",
+                unit: "", ours: fairMedian[0], peers: Array(zip(names, fairMedian).dropFirst()), against: "pthread_mutex", target: .none))
         }
         if options.wants("rlock") {
-            rows.append(Row("rlock (3 deep and back, 1 thread)", unit: "ns",
-                ours: reentrantOurs(samples: s),
-                peers: [("pthread-recursive", reentrantPthread(samples: s)), ("NSRecursiveLock", reentrantNSRecursiveLock(samples: s))],
-                against: "pthread-recursive", target: 0.5))
+            let ours = RLock(), pthread = RecursivePthreadMutex(), ns = NSRecursiveLock()
+            let m = compare(s, [
+                {
+                    reentrantSample {
+                        try! ours.acquire(); try! ours.acquire(); try! ours.acquire()
+                        try! ours.release(); try! ours.release(); try! ours.release()
+                    }
+                },
+                {
+                    reentrantSample {
+                        let p = pthread.mutex
+                        pthread_mutex_lock(p); pthread_mutex_lock(p); pthread_mutex_lock(p)
+                        pthread_mutex_unlock(p); pthread_mutex_unlock(p); pthread_mutex_unlock(p)
+                    }
+                },
+                {
+                    reentrantSample {
+                        ns.lock(); ns.lock(); ns.lock()
+                        ns.unlock(); ns.unlock(); ns.unlock()
+                    }
+                },
+            ])
+            report.add(Row("rlock: RLock acquire 3 deep + release 3, 1 thread", unit: "ns", ours: m[0],
+                peers: [("pthread recursive", m[1]), ("NSRecursiveLock", m[2])], against: "pthread recursive", target: .ratioAtMost(0.5)))
         }
-        return rows
-    }
-}
-
-extension Options {
-    func wants(_ workload: String) -> Bool {
-        guard let filter else { return true }
-        return workload.contains(filter)
     }
 }

@@ -5,14 +5,12 @@ import Foundation
 import Glibc
 import Threading
 
-/// µs per start+join of `n` threads doing nothing.
-func startJoin(samples: Int, _ once: () -> Void) -> Double {
-    let n = 500
-    return medianOf(samples) {
-        let start = now()
-        for _ in 0..<n { once() }
-        return (now() - start) / Double(n) * 1e6
-    }
+/// µs per start+join of a thread doing nothing (one sample: the mean of 200).
+func startJoin(_ once: () -> Void) -> Double {
+    let n = 200
+    let start = now()
+    for _ in 0..<n { once() }
+    return (now() - start) / Double(n) * 1e6
 }
 
 private func emptyEntry(_: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? { nil }
@@ -53,66 +51,61 @@ private let rawKey: pthread_key_t = {
 @inline(never) func readPthreadSpecific() -> Int { Int(bitPattern: pthread_getspecific(rawKey)) }
 
 enum ThreadWorkloads {
-    static func run(_ options: Options) -> [Row] {
-        var rows: [Row] = []
+    static func run(_ options: Options, _ report: Report) {
         let s = options.samples
         if options.wants("thread-start-join") {
-            // Interleaved samples: thread creation cost drifts with the machine's state, so each
-            // round measures all three one after the other.
-            let kinds: [() -> Void] = [
+            let m = compare(max(s, 7), [
                 {
-                    let thread = Threading.Thread(target: {}, daemon: true)
-                    try! thread.start()
-                    try! thread.join()
+                    startJoin {
+                        let thread = Threading.Thread(target: {}, daemon: true)
+                        try! thread.start()
+                        try! thread.join()
+                    }
                 },
                 {
-                    var handle = pthread_t()
-                    pthread_create(&handle, nil, emptyEntry, nil)
-                    pthread_join(handle, nil)
+                    startJoin {
+                        var handle = pthread_t()
+                        pthread_create(&handle, nil, emptyEntry, nil)
+                        pthread_join(handle, nil)
+                    }
                 },
                 {
-                    let done = DispatchSemaphore(value: 0)
-                    let thread = Foundation.Thread { done.signal() }
-                    thread.start()
-                    done.wait()
+                    startJoin {
+                        let done = DispatchSemaphore(value: 0)
+                        let thread = Foundation.Thread { done.signal() }
+                        thread.start()
+                        done.wait()
+                    }
                 },
-            ]
-            var samplesByKind: [[Double]] = [[], [], []]
-            for round in 0...(max(s, 7)) {
-                for (i, kind) in kinds.enumerated() {
-                    let value = startJoin(samples: 1, kind)
-                    if round > 0 { samplesByKind[i].append(value) }
-                }
-            }
-            let ours = median(samplesByKind[0])
-            let raw = median(samplesByKind[1])
-            let foundation = median(samplesByKind[2])
-            var peers = [("pthread", raw), ("Foundation.Thread+semaphore", foundation)]
-            if let python = cpythonStartJoin() { peers.append(("CPython-3.13", python)) }
-            rows.append(Row("thread-start-join", unit: "µs", ours: ours, peers: peers, against: "pthread", target: 1.2))
+            ])
+            var peers = [("pthread_create+join", m[1]), ("Foundation.Thread+semaphore", m[2])]
+            if let python = cpythonStartJoin() { peers.append(("CPython 3.13", python)) }
+            report.add(Row("thread-start-join (extra): start+join an empty thread", unit: "µs", ours: m[0], peers: peers,
+                against: "pthread_create+join", target: .ratioAtMost(1.2)))
         }
         if options.wants("thread-local-read") {
-            let n = 50_000_000
+            let n = 20_000_000
             let local = ThreadLocal<Int> { 1 }
             _ = local.value
             pthread_setspecific(rawKey, UnsafeRawPointer(bitPattern: 1))
-            let ours = medianOf(s) {
-                var sum = 0
-                let start = now()
-                for _ in 0..<n { sum &+= readThreadLocal(local) }
-                cbench_blackhole(UInt64(bitPattern: Int64(sum)))
-                return (now() - start) / Double(n) * 1e9
-            }
-            let raw = medianOf(s) {
-                var sum = 0
-                let start = now()
-                for _ in 0..<n { sum &+= readPthreadSpecific() }
-                cbench_blackhole(UInt64(bitPattern: Int64(sum)))
-                return (now() - start) / Double(n) * 1e9
-            }
-            rows.append(Row("thread-local-read (ThreadLocal.value vs pthread_getspecific)", unit: "ns", ours: ours,
-                peers: [("pthread_getspecific", raw)], target: 2.0))
+            let m = compare(s, [
+                {
+                    var sum = 0
+                    let start = now()
+                    for _ in 0..<n { sum &+= readThreadLocal(local) }
+                    cbench_blackhole(UInt64(bitPattern: Int64(sum)))
+                    return (now() - start) / Double(n) * 1e9
+                },
+                {
+                    var sum = 0
+                    let start = now()
+                    for _ in 0..<n { sum &+= readPthreadSpecific() }
+                    cbench_blackhole(UInt64(bitPattern: Int64(sum)))
+                    return (now() - start) / Double(n) * 1e9
+                },
+            ])
+            report.add(Row("thread-local-read (extra): ThreadLocal<Int>.value", unit: "ns", ours: m[0],
+                peers: [("pthread_getspecific", m[1])], target: .ratioAtMost(2.0)))
         }
-        return rows
     }
 }

@@ -64,7 +64,12 @@ private let hookStorage = Protected<@Sendable (ExceptHookArgs) -> Void>(defaultE
 /// down.
 public var excepthook: @Sendable (ExceptHookArgs) -> Void {
     get { hookStorage.withLock { $0 } }
-    set { hookStorage.withLock { $0 = newValue } }
+    set {
+        // The old hook is released after the lock: its captures' deinitializers may run code
+        // that reads or replaces the hook.
+        var old = newValue
+        hookStorage.withLock { swap(&$0, &old) }
+    }
 }
 
 /// `TypeName: description`, the last line of a Python traceback.

@@ -30,6 +30,9 @@ let scenarios: [String: @Sendable () throws -> Void] = [
     "main-thread": mainThreadFacts,
     "names": names,
     "counts": counts,
+    "nproc-limit": nprocLimit,
+    "memory-flat": memoryFlat,
+    "excepthook-storm": excepthookStorm,
 ]
 
 var scenarioNames: [String] { scenarios.keys.sorted() }
@@ -377,5 +380,6 @@ func counts() throws {
 final class Counter: Sendable {
     private let storage = Atomic<Int>(0)
     func increment() { storage.add(1, ordering: .sequentiallyConsistent) }
+    func incrementAndGet() -> Int { storage.add(1, ordering: .sequentiallyConsistent).newValue }
     var value: Int { storage.load(ordering: .sequentiallyConsistent) }
 }

@@ -16,7 +16,6 @@ import Testing
 final class RawThread: @unchecked Sendable {
     // @unchecked Sendable: `handle` is written once by `init` before the object is shared.
     private var handle = pthread_t()
-    private let box: Box
 
     private final class Box {
         let body: @Sendable () -> Void
@@ -24,9 +23,11 @@ final class RawThread: @unchecked Sendable {
     }
 
     /// Starts a new pthread running `body`.
+    ///
+    /// The new thread owns `body` and releases it when it returns: a RawThread kept in a list
+    /// that `body` captures makes no reference cycle.
     init(_ body: @escaping @Sendable () -> Void) {
-        box = Box(body)
-        let context = Unmanaged.passRetained(box).toOpaque()
+        let context = Unmanaged.passRetained(Box(body)).toOpaque()
         let rc = pthread_create(&handle, nil, rawThreadEntry, context)
         precondition(rc == 0, "pthread_create failed: \(rc)")
     }

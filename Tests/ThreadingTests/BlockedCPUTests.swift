@@ -1,8 +1,8 @@
 // Blocked threads use no CPU: a wait sleeps in the kernel, it does not spin or poll.
 //
-// 40 raw threads block (10 on a held Lock, 10 in Condition.wait, 10 in Semaphore.acquire, 10 in
-// Event.wait), then their CPU time is read over a one-second window in which all of them are
-// blocked. The CPU clock of each waiter is read from this thread (`pthread_getcpuclockid`), so
+// 200 raw threads block (40 on a held Lock, 40 in Condition.wait, 40 in Semaphore.acquire, 40 in
+// Event.wait, 40 in Barrier.wait), then their CPU time is read over a two-second window in which
+// all of them are blocked; together they may use 20 ms. The CPU clock of each waiter is read from this thread (`pthread_getcpuclockid`), so
 // the tests that run in parallel in the same process do not count; each waiter also measures its
 // own whole wait with `getrusage(RUSAGE_THREAD)`.
 
@@ -18,16 +18,18 @@ import Testing
 @testable import Threading
 
 @Suite(.serialized) struct BlockedCPUTests {
-    /// Together, the 40 blocked threads may use this much CPU in the 1 s window.
+    /// Together, the 200 blocked threads may use this much CPU in the 2 s window.
     static let budget = 0.020
+    static let window = 2.0
 
     @Test(arguments: [true, false])
     func blockedThreadsUseNoCPU(timed: Bool) throws {
-        let perKind = 10
+        let perKind = 40
         let lock = Lock()
         let cond = Condition(Lock())
         let sem = try Threading.Semaphore(0)
         let event = Event()
+        let barrier = try Barrier(perKind + 1)  // this thread is the last party
         try lock.acquire()
 
         let timeout: Double? = timed ? 30 : nil
@@ -52,14 +54,15 @@ import Testing
         threads += start(perKind) { try cond.withLock { try cond.wait(timeout: timeout) } }
         threads += start(perKind) { try sem.acquire(timeout: timeout) }
         threads += start(perKind) { try event.wait(timeout: timeout) }
-        let total = 4 * perKind
+        threads += start(perKind) { try barrier.wait(timeout: timeout) >= 0 }
+        let total = 5 * perKind
 
         while waiters.publishedCount < total { usleep(1000) }
         sleep(seconds: 0.1)  // let every waiter reach its sleep
         let clocks = waiters.threads.map(cpuClock(of:))
         #expect(clocks.count == total)
         let before = clocks.map(cpuSeconds(of:))
-        sleep(seconds: 1.0)
+        sleep(seconds: Self.window)
         let after = clocks.map(cpuSeconds(of:))
         let stillBlocked = waiters.finishedCount == 0
         let windowCPU = zip(before, after).map { $1 - $0 }.reduce(0, +)
@@ -69,11 +72,12 @@ import Testing
         try cond.withLock { try cond.notifyAll() }
         try sem.release(perKind)
         event.set()
+        _ = try barrier.wait(timeout: 10)
         threads.forEach { $0.join() }
 
         #expect(stillBlocked, "a waiter returned during the window: the window did not measure blocked threads")
         #expect(windowCPU >= 0)
-        #expect(windowCPU < Self.budget, "\(total) blocked threads used \(windowCPU * 1000) ms of CPU in 1 s")
+        #expect(windowCPU < Self.budget, "\(total) blocked threads used \(windowCPU * 1000) ms of CPU in \(Self.window) s")
         #expect(waiters.wokenCount == total, "every waiter was woken, none timed out")
         #expect(
             waiters.totalWaitCPU < Self.budget,

@@ -176,6 +176,199 @@ private func countSignal(_ signal: Int32) {
     }
 }
 
+// MARK: - Signal storm
+
+extension SignalTests {
+    /// 28 waiters at once, timed and untimed, on every primitive, while one thread sends each of
+    /// them SIGUSR1 every millisecond: every timed wait lasts its full timeout and reports a
+    /// timeout, every untimed wait returns exactly once, only after it was really woken, and no
+    /// wake-up is lost.
+    @Test func signalStormOnEveryPrimitive() throws {
+        handledSignals.store(0, ordering: .relaxed)
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = countSignal
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0  // no SA_RESTART
+        var previous = sigaction()
+        try #require(sigaction(SIGUSR1, &action, &previous) == 0)
+        defer { sigaction(SIGUSR1, &previous, nil) }
+
+        let timed = 0.4
+        let heldLock = Lock()
+        let heldRLock = RLock()
+        let wakeLock = Lock()
+        let wakeRLock = RLock()
+        let cond = Condition(Lock())
+        let rcond = Condition()
+        let sem = try Threading.Semaphore(0)
+        let event = Event()
+        let neverSet = Event()
+        let wakeBarrier = try Barrier(3)  // two waiters and this thread
+        try heldLock.acquire()
+        try wakeLock.acquire()
+        let rlockOwner = RawThread { _ = try? heldRLock.acquire() }  // exits owning it: never released
+        rlockOwner.join()
+        let wakeRLockHolder = Event()
+        let wakeRLockRelease = Event()
+        let wakeRLockOwner = RawThread {
+            _ = try? wakeRLock.acquire()
+            wakeRLockHolder.set()
+            _ = try? wakeRLockRelease.wait(timeout: 30)
+            try? wakeRLock.release()
+        }
+        _ = try wakeRLockHolder.wait(timeout: 10)
+
+        let timedWaits: [(String, @Sendable () throws -> String)] = [
+            ("lock", { "\(try heldLock.acquire(timeout: timed))" }),
+            ("rlock", { "\(try heldRLock.acquire(timeout: timed))" }),
+            ("condition", { "\(try cond.withLock { try cond.wait(timeout: timed) })" }),
+            ("rcondition", { "\(try rcond.withLock { try rcond.waitFor(timeout: timed) { false } })" }),
+            ("semaphore", { "\(try sem.acquire(timeout: timed))" }),
+            ("event", { "\(try neverSet.wait(timeout: timed))" }),
+            (
+                "barrier",
+                {
+                    // Its own barrier: a timeout breaks the barrier for every party.
+                    let barrier = try Barrier(2)
+                    do { return "passed \(try barrier.wait(timeout: timed))" } catch { return "false" }
+                }
+            ),
+        ]
+        let untimedWaits: [(String, @Sendable () throws -> String)] = [
+            (
+                "lock",
+                {
+                    let got = try wakeLock.acquire()
+                    try wakeLock.release()  // on to the other waiter
+                    return "\(got)"
+                }
+            ),
+            (
+                "rlock",
+                {
+                    let got = try wakeRLock.acquire()
+                    try wakeRLock.release()
+                    return "\(got)"
+                }
+            ),
+            ("condition", { "\(try cond.withLock { try cond.wait() })" }),
+            ("rcondition", { "\(try rcond.withLock { try rcond.wait() })" }),
+            ("semaphore", { "\(try sem.acquire())" }),
+            ("event", { "\(try event.wait())" }),
+            ("barrier", { "\(try wakeBarrier.wait() >= 0)" }),
+        ]
+
+        let storm = SignalStorm()
+        let woken = Atomic<Bool>(false)
+        var threads: [RawThread] = []
+        // Two waiters of each kind: the 14 timed ones first, then the 14 untimed ones.
+        for (index, (name, wait)) in (timedWaits + timedWaits + untimedWaits + untimedWaits).enumerated() {
+            let isTimed = index < 2 * timedWaits.count
+            threads.append(
+                RawThread {
+                    storm.enlist()
+                    let start = monotonicSeconds()
+                    let result: String
+                    do { result = try wait() } catch { result = "threw \(error)" }
+                    let elapsed = monotonicSeconds() - start
+                    let early = !isTimed && !woken.load(ordering: .sequentiallyConsistent)
+                    storm.report("\(isTimed ? "timed" : "untimed") \(name): \(result)\(early ? " early" : "")", elapsed, isTimed)
+                })
+        }
+        let total = threads.count
+        while storm.enlisted < total { usleep(100) }
+        let signaller = RawThread { storm.run(everyMicroseconds: 1000) }
+
+        // The timed waits expire under the storm; the untimed ones must sit through it.
+        let timedDone = monotonicSeconds() + 10
+        while storm.finished < total / 2 && monotonicSeconds() < timedDone { usleep(1000) }
+        sleep(seconds: 0.1)
+        #expect(storm.finished == total / 2, "the timed waits, and only they, have returned: \(storm.results)")
+        woken.store(true, ordering: .sequentiallyConsistent)
+        try wakeLock.release()
+        wakeRLockRelease.set()
+        try cond.withLock { try cond.notifyAll() }
+        try rcond.withLock { try rcond.notify(2) }
+        try sem.release(2)
+        event.set()
+        _ = try wakeBarrier.wait(timeout: 10)
+
+        let giveUp = monotonicSeconds() + 10
+        while storm.finished < total && monotonicSeconds() < giveUp { usleep(1000) }
+        storm.stop()
+        signaller.join()
+        #expect(storm.finished == total, "a woken wait never returned: a wake-up was lost")
+        guard storm.finished == total else { return }  // leave the blocked threads behind
+        for thread in threads { thread.join() }
+        wakeRLockOwner.join()
+
+        let results = storm.results.sorted()
+        let expected = (timedWaits.map { "timed \($0.0): false" } + untimedWaits.map { "untimed \($0.0): true" })
+            .flatMap { [$0, $0] }.sorted()
+        #expect(results == expected)
+        #expect(storm.shortestTimed >= timed, "a timed wait returned early, after \(storm.shortestTimed) s")
+        #expect(storm.sent >= 10 * total, "only \(storm.sent) signals were sent")
+        #expect(handledSignals.load(ordering: .relaxed) > total, "the handler ran \(handledSignals.load(ordering: .relaxed)) times")
+        try heldLock.release()
+    }
+}
+
+/// The waiters of a signal storm and the thread that signals them.
+private final class SignalStorm: Sendable {
+    private struct State {
+        var targets: [pthread_t] = []
+        var done: Set<UInt> = []
+        var results: [String] = []
+        var shortestTimed = Double.infinity
+        var sent = 0
+        var stopped = false
+    }
+    private let state = Protected(State())
+
+    /// Called by a waiter before it waits: lets SIGUSR1 in and signs up for signals.
+    func enlist() {
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGUSR1)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        let me = pthread_self()
+        state.withLock { $0.targets.append(me) }
+    }
+
+    /// Called by a waiter after its wait: no more signals for it.
+    func report(_ result: String, _ elapsed: Double, _ timed: Bool) {
+        let me = UInt(pthread_self())
+        state.withLock {
+            $0.done.insert(me)
+            $0.results.append(result)
+            if timed { $0.shortestTimed = min($0.shortestTimed, elapsed) }
+        }
+    }
+
+    /// Sends SIGUSR1 to every waiter still waiting, every `interval` µs, until `stop()`. A waiter
+    /// is signalled only under the lock it reports under, so never after it has returned.
+    func run(everyMicroseconds interval: UInt32) {
+        while true {
+            let stopped = state.withLock { state -> Bool in
+                if state.stopped { return true }
+                for target in state.targets where !state.done.contains(UInt(target)) {
+                    if pthread_kill(target, SIGUSR1) == 0 { state.sent += 1 }
+                }
+                return false
+            }
+            if stopped { return }
+            usleep(interval)
+        }
+    }
+
+    func stop() { state.withLock { $0.stopped = true } }
+    var enlisted: Int { state.withLock { $0.targets.count } }
+    var finished: Int { state.withLock { $0.results.count } }
+    var results: [String] { state.withLock { $0.results } }
+    var shortestTimed: Double { state.withLock { $0.shortestTimed } }
+    var sent: Int { state.withLock { $0.sent } }
+}
+
 // MARK: - Helpers
 
 /// What happened to a wait run by `interruptedWait`.

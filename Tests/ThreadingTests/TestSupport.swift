@@ -103,6 +103,11 @@ final class Bunch: Sendable {
     var finishedCount: Int { finished.load(ordering: .sequentiallyConsistent) }
 }
 
+/// Whether a sanitizer's runtime is linked into this process (`swift test --sanitize=...`).
+/// Resource figures are then the sanitizer's more than the library's: AddressSanitizer keeps freed
+/// memory in quarantine, and every sanitizer slows each call down several times.
+let runningUnderSanitizer = ["__asan_init", "__tsan_init"].contains { (name: String) in dlsym(nil, name) != nil }
+
 /// Sleeps for `seconds` (CPython's `time.sleep`).
 func sleep(seconds: Double) {
     var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))

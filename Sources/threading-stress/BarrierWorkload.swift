@@ -145,7 +145,7 @@ final class BarrierWorkload: Workload {
     private let waitLabel: Label
     private let disruptLabel: Label
 
-    private static let disruptions = WeightedChoice<BarrierDisruption>([
+    private let disruptions = WeightedChoice<BarrierDisruption>([
         (.none, 55), (.abort, 9), (.reset, 9), (.zeroTimeout, 9), (.actionThrows, 9), (.shortTimeouts, 9),
     ])
 
@@ -304,7 +304,7 @@ final class BarrierWorkload: Workload {
         let parties = rng.chance(40) ? team : rng.int(in: 1...team)
         // The placeholder barrier of round 0 has no action: round 1 always makes its own.
         let reuse = next.number > 1 && next.barrier.parties == parties && rng.chance(70)
-        next.disruption = Self.disruptions.pick(&rng)
+        next.disruption = disruptions.pick(&rng)
         next.generations = rng.int(in: 1...Self.maxGenerations)
         next.disruptAt = rng.below(next.generations)
         next.disruptDelay = rng.seconds(0, 0.003)

@@ -100,7 +100,7 @@ final class ChurnWorkload: Workload {
     private let threadLocalRotations = Counter("objects-released")
     private let team: Int
     /// The objects every churn thread uses; released in `finalCheck`.
-    private let shared = Mutex<LocalSet?>(LocalSet())
+    private let shared = PthreadMutex<LocalSet?>(LocalSet())
     private let startLabel: Label
     private let joinLabel: Label
     private let timerStartLabel: Label
@@ -116,8 +116,8 @@ final class ChurnWorkload: Workload {
         case never, beforeStart, immediately, later
     }
 
-    private static let ops = WeightedChoice<Op>([(.spawn, 42), (.timer, 35), (.locals, 15), (.rotate, 4), (.misuse, 4)])
-    private static let cancels = WeightedChoice<Cancel>([(.never, 30), (.beforeStart, 10), (.immediately, 25), (.later, 35)])
+    private let ops = WeightedChoice<Op>([(.spawn, 42), (.timer, 35), (.locals, 15), (.rotate, 4), (.misuse, 4)])
+    private let cancels = WeightedChoice<Cancel>([(.never, 30), (.beforeStart, 10), (.immediately, 25), (.later, 35)])
 
     init(threads: Int, board: StatusBoard, log: ViolationLog) {
         team = max(2, threads / 2)
@@ -147,7 +147,7 @@ final class ChurnWorkload: Workload {
         useOnce(own, token: -2, context)  // this worker's own first access
         useOnce(common, token: -2, context)
         while context.running {
-            let op = Self.ops.pick(&context.rng)
+            let op = ops.pick(&context.rng)
             do {
                 switch op {
                 case .spawn: try spawn(&context, common: common, own: own, nextToken: &nextToken)
@@ -243,7 +243,7 @@ final class ChurnWorkload: Workload {
     /// Starts a timer, cancels it (or not) at a random moment, joins it, and checks what happened.
     private func runTimer(_ context: inout WorkerContext) throws {
         let interval = context.rng.chance(15) ? 0 : context.rng.seconds(0.0005, 0.015)
-        let cancel = Self.cancels.pick(&context.rng)
+        let cancel = cancels.pick(&context.rng)
         let delay = context.rng.seconds(0, 0.02)
         let timed = context.rng.chance(50)
         let joinTimeout = context.rng.seconds(0.0005, 0.01)

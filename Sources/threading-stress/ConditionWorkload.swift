@@ -71,13 +71,13 @@ final class ConditionWorkload: Workload {
     private let notifiedWakeups = Counter("notified-wakeups")
     private let channels: [ConditionChannel]
     private let threads: Int
-    private static let capacity = 32
+    private let capacity = 32
 
     private enum Notify: Sendable {
         case one, produced, random, all
     }
 
-    private static let notifies = WeightedChoice<Notify>([(.one, 35), (.produced, 25), (.random, 20), (.all, 20)])
+    private let notifies = WeightedChoice<Notify>([(.one, 35), (.produced, 25), (.random, 20), (.all, 20)])
 
     init(threads: Int, board: StatusBoard, log: ViolationLog) {
         self.threads = max(threads, 2)
@@ -117,7 +117,7 @@ final class ConditionWorkload: Workload {
             let step = Step(
                 produce: context.rng.chance(50), timedAcquire: context.rng.chance(25), nest: context.rng.chance(30),
                 timeout: context.rng.seconds(0.001, 0.03), count: context.rng.int(in: 1...4),
-                notify: Self.notifies.pick(&context.rng), notifyCount: context.rng.int(in: 0...3),
+                notify: notifies.pick(&context.rng), notifyCount: context.rng.int(in: 0...3),
                 explicitWait: context.rng.chance(50), extraRelease: context.rng.chance(10), misuse: context.rng.chance(2))
             if step.misuse {
                 misuse(channel)
@@ -184,22 +184,22 @@ final class ConditionWorkload: Workload {
 
     private func produce(_ step: Step, on channel: ConditionChannel, slot: Int, _ context: WorkerContext) throws {
         let ledger = channel.ledger
-        if ledger.value.queue.count >= Self.capacity {
+        if ledger.value.queue.count >= capacity {
             ledger.value.registered += 1
             leave(channel, context)
             context.blocking(channel.waitForLabel, timeout: step.timeout)
             let start = Monotonic.now()
-            let ready = try channel.condition.waitFor(timeout: step.timeout) { ledger.value.queue.count < Self.capacity }
+            let ready = try channel.condition.waitFor(timeout: step.timeout) { ledger.value.queue.count < capacity }
             enter(channel, context)
             ledger.value.registered -= 1
             if !ready {
                 conditionStats.checkExpired(since: start, timeout: step.timeout, "\(channel.name).waitFor(timeout:)")
-                if ledger.value.queue.count < Self.capacity {
+                if ledger.value.queue.count < capacity {
                     conditionStats.violation("\(channel.name).waitFor returned false while its predicate holds")
                 }
             }
         }
-        let count = min(step.count, Self.capacity - ledger.value.queue.count)
+        let count = min(step.count, capacity - ledger.value.queue.count)
         for _ in 0..<count {
             let sequence = ledger.value.produced[slot]
             ledger.value.produced[slot] += 1

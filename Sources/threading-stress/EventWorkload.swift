@@ -61,12 +61,12 @@ final class EventWorkload: Workload {
     private let stormCalls = Counter("storm-set/clear")
     private let maxLatency = Counter("max-latency-after-set-us")
     private let threads: Int
-    private let current: Mutex<EventRound>
+    private let current: PthreadMutex<EventRound>
     private let storm = Event()
     private let stormState = Atomic<UInt64>(0)
-    /// Serializes the storm's set/clear calls with their publication (a Mutex from
-    /// Synchronization, not the library under test).
-    private let stormWriters = Mutex<Void>(())
+    /// Serializes the storm's set/clear calls with their publication (a pthread mutex, not the
+    /// library under test).
+    private let stormWriters = PthreadMutex<Void>(())
     private let roundSetLabel: Label
     private let roundWaitLabel: Label
     private let stormWaitLabel: Label
@@ -78,13 +78,13 @@ final class EventWorkload: Workload {
         case untimed, long, short, zero
     }
 
-    private static let roundWaits = WeightedChoice<Wait>([(.untimed, 5), (.long, 35), (.short, 50), (.zero, 10)])
+    private let roundWaits = WeightedChoice<Wait>([(.untimed, 5), (.long, 35), (.short, 50), (.zero, 10)])
 
     init(threads: Int, board: StatusBoard, log: ViolationLog) {
         self.threads = max(threads, 3)
         eventStats = PrimitiveStats("Event", log: log, notes: [rounds, waitsAfterSet, wokenBySet, stormCalls, maxLatency])
         stats = [eventStats]
-        current = Mutex(EventRound(number: 0))
+        current = PthreadMutex(EventRound(number: 0))
         roundSetLabel = board.label("Event#round.set")
         roundWaitLabel = board.label("Event#round.wait")
         stormWaitLabel = board.label("Event#storm.wait")
@@ -157,7 +157,7 @@ final class EventWorkload: Workload {
         var lastRound = -1
         while context.running {
             let onRound = context.rng.chance(50)
-            let style = Self.roundWaits.pick(&context.rng)
+            let style = roundWaits.pick(&context.rng)
             let timeout = context.rng.seconds(0.0002, 0.005)
             let zero = context.rng.chance(10)
             let pause = context.rng.seconds(0.00005, 0.0005)

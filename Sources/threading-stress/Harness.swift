@@ -93,15 +93,18 @@ final class Harness {
     func run() -> Int32 {
         let threads = options.threads
         var setup = Xoshiro256(seed: options.seed, stream: 0)
-        var workloads: [any Workload] = [
-            LockWorkload(threads: threads, board: board, log: log),
-            RLockWorkload(threads: threads, board: board, log: log),
-            ConditionWorkload(threads: threads, board: board, log: log),
-            SemaphoreWorkload(threads: threads, board: board, log: log, rng: &setup),
-            EventWorkload(threads: threads, board: board, log: log),
-            BarrierWorkload(threads: threads, board: board, log: log, seed: options.seed),
-            ChurnWorkload(threads: threads, board: board, log: log),
-        ]
+        var workloads: [any Workload] = []
+        for name in Options.workloads where options.only.contains(name) {
+            switch name {
+            case "lock": workloads.append(LockWorkload(threads: threads, board: board, log: log))
+            case "rlock": workloads.append(RLockWorkload(threads: threads, board: board, log: log))
+            case "condition": workloads.append(ConditionWorkload(threads: threads, board: board, log: log))
+            case "semaphore": workloads.append(SemaphoreWorkload(threads: threads, board: board, log: log, rng: &setup))
+            case "event": workloads.append(EventWorkload(threads: threads, board: board, log: log))
+            case "barrier": workloads.append(BarrierWorkload(threads: threads, board: board, log: log, seed: options.seed))
+            default: workloads.append(ChurnWorkload(threads: threads, board: board, log: log))
+            }
+        }
         if options.injectDeadlock { workloads.append(DeadlockInjection(board: board, log: log)) }
         let stats = workloads.flatMap(\.stats)
         let specs = workloads.flatMap { $0.makeWorkers() }

@@ -44,13 +44,13 @@ final class LockWorkload: Workload {
     private let slots: [LockSlot]
     private let threads: Int
     /// Every worker's increments per lock, added up when the workers stop.
-    private let increments: Mutex<[Int]>
+    private let increments: PthreadMutex<[Int]>
 
     private enum Op: Sendable {
         case untimed, untimedMinusOne, timed, nonBlocking, zeroTimeout, takeHandoff, misuse
     }
 
-    private static let ops = WeightedChoice<Op>([
+    private let ops = WeightedChoice<Op>([
         (.untimed, 25), (.untimedMinusOne, 5), (.timed, 30), (.nonBlocking, 15), (.zeroTimeout, 5),
         (.takeHandoff, 18), (.misuse, 2),
     ])
@@ -60,7 +60,7 @@ final class LockWorkload: Workload {
         lockStats = PrimitiveStats("Lock", log: log, notes: [handoffs, releasedByOther])
         stats = [lockStats]
         slots = (0..<3).map { LockSlot(index: $0, board: board) }
-        increments = Mutex([Int](repeating: 0, count: 3))
+        increments = PthreadMutex([Int](repeating: 0, count: 3))
     }
 
     func makeWorkers() -> [WorkerSpec] {
@@ -72,7 +72,7 @@ final class LockWorkload: Workload {
     private func work(_ context: inout WorkerContext) {
         var mine = [Int](repeating: 0, count: slots.count)
         while context.running {
-            let op = Self.ops.pick(&context.rng)
+            let op = ops.pick(&context.rng)
             let slot = slots[context.rng.below(slots.count)]
             let timeout = context.rng.seconds(0.0005, 0.02)
             let handOff = context.rng.chance(15)

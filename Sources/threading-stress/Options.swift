@@ -14,6 +14,8 @@ struct Options: Sendable {
     var threads = 8
     /// The seed of every worker's generator.
     var seed: UInt64 = Options.clockSeed()
+    /// The workloads to run (`Options.workloads`); all of them by default.
+    var only: Set<String> = Set(Options.workloads)
     /// Hidden: add two threads that deadlock on two Locks, to demonstrate the watchdog.
     var injectDeadlock = false
 
@@ -26,8 +28,11 @@ struct Options: Sendable {
     /// Exit status of a command-line error.
     static let exitUsage: Int32 = 64
 
+    /// The workloads, by the names `--only` takes.
+    static let workloads = ["lock", "rlock", "condition", "semaphore", "event", "barrier", "churn"]
+
     static let usage = """
-        usage: threading-stress [--seconds N] [--threads T] [--seed S]
+        usage: threading-stress [--seconds N] [--threads T] [--seed S] [--only W,...]
 
         Runs randomized workloads over every primitive of Threading at once (Lock, RLock,
         Condition, Semaphore, BoundedSemaphore, Event, Barrier, Thread, Timer, Local, ThreadLocal),
@@ -37,6 +42,9 @@ struct Options: Sendable {
           --threads T   worker threads per workload (default 8)
           --seed S      seed of the workers' generators (default: from the clock, printed);
                         the same seed gives every worker the same schedule of operations
+          --only W,...  run only these workloads (for debugging; default all): lock, rlock,
+                        condition, semaphore (both kinds), event, barrier, churn (Thread, Timer,
+                        Local, ThreadLocal)
           --help        this text
 
         A watchdog reports every worker and what it is blocked on when nothing progresses for
@@ -83,6 +91,12 @@ struct Options: Sendable {
                 let text = value()
                 guard let seed = UInt64(text) else { fail("--seed wants an unsigned 64-bit number, not \(text)") }
                 options.seed = seed
+            case "--only":
+                let names = value().split(separator: ",").map(String.init)
+                guard !names.isEmpty, names.allSatisfy(workloads.contains) else {
+                    fail("--only wants names among \(workloads.joined(separator: ", "))")
+                }
+                options.only = Set(names)
             case "--inject-deadlock":
                 options.injectDeadlock = true
             default:

@@ -37,16 +37,16 @@ final class RLockWorkload: Workload {
     private let refused = Counter("foreign-releases-refused")
     private let slots: [RLockSlot]
     private let threads: Int
-    private let increments: Mutex<[Int]>
+    private let increments: PthreadMutex<[Int]>
 
-    private enum Mode: Sendable {
+    private enum Mode: UInt64, Sendable {
         case untimed, untimedMinusOne, timed, nonBlocking, zeroTimeout
     }
 
-    private static let firstModes = WeightedChoice<Mode>([
+    private let firstModes = WeightedChoice<Mode>([
         (.untimed, 35), (.untimedMinusOne, 5), (.timed, 35), (.nonBlocking, 15), (.zeroTimeout, 10),
     ])
-    private static let reentryModes = WeightedChoice<Mode>([
+    private let reentryModes = WeightedChoice<Mode>([
         (.untimed, 30), (.untimedMinusOne, 10), (.timed, 20), (.nonBlocking, 30), (.zeroTimeout, 10),
     ])
 
@@ -55,7 +55,7 @@ final class RLockWorkload: Workload {
         rlockStats = PrimitiveStats("RLock", log: log, notes: [maxDepth, refused])
         stats = [rlockStats]
         slots = (0..<3).map { RLockSlot(index: $0, board: board) }
-        increments = Mutex([Int](repeating: 0, count: 3))
+        increments = PthreadMutex([Int](repeating: 0, count: 3))
     }
 
     func makeWorkers() -> [WorkerSpec] {
@@ -69,8 +69,14 @@ final class RLockWorkload: Workload {
         while context.running {
             let slot = slots[context.rng.below(slots.count)]
             let depth = context.rng.int(in: 1...6)
-            let first = Self.firstModes.pick(&context.rng)
-            let reentries = (0..<5).map { _ in Self.reentryModes.pick(&context.rng) }
+            let first = firstModes.pick(&context.rng)
+            // The modes of the five possible re-entries, four bits each (no per-step array).
+            var reentries: UInt64 = 0
+            var shift: UInt64 = 0
+            while shift < 20 {
+                reentries |= reentryModes.pick(&context.rng).rawValue << shift
+                shift += 4
+            }
             let timeout = context.rng.seconds(0.0005, 0.02)
             let spins = context.rng.below(64)
             let yieldInside = context.rng.chance(3)
@@ -131,7 +137,7 @@ final class RLockWorkload: Workload {
 
     /// Holds the lock acquired once: marks ownership, re-enters to `depth`, releases `depth` times.
     private func hold(
-        _ slot: RLockSlot, depth: Int, reentries: [Mode], timeout: Double, _ context: WorkerContext, spins: Int,
+        _ slot: RLockSlot, depth: Int, reentries: UInt64, timeout: Double, _ context: WorkerContext, spins: Int,
         yieldInside: Bool
     ) throws {
         let me = context.id
@@ -139,18 +145,22 @@ final class RLockWorkload: Workload {
         if !entered { rlockStats.violation("acquired RLock#\(slot.index) while worker \(seen) holds it") }
         slot.count.value += 1
         var held = 1
-        for level in 1..<depth {
-            if try acquire(slot, reentries[level - 1], timeout: timeout, context, reentry: true) {
+        var level = 1
+        while level < depth {
+            let mode = Mode(rawValue: (reentries >> UInt64(4 * (level - 1))) & 0xF)!
+            if try acquire(slot, mode, timeout: timeout, context, reentry: true) {
                 held += 1
             } else {
-                rlockStats.violation("re-entrant acquire of RLock#\(slot.index) (\(reentries[level - 1])) at depth \(held) returned false")
+                rlockStats.violation("re-entrant acquire of RLock#\(slot.index) (\(mode)) at depth \(held) returned false")
             }
+            level += 1
         }
         maxDepth.raise(to: held)
         _ = busyWork(spins)
         if yieldInside { yieldCPU() }
         if !slot.lock.isLocked { rlockStats.violation("RLock#\(slot.index).isLocked is false while held") }
-        for _ in 1..<held {
+        while held > 1 {
+            held -= 1
             try slot.lock.release()
             if entered && slot.owner.load(ordering: .sequentiallyConsistent) != me {
                 rlockStats.violation("RLock#\(slot.index) changed hands before its holder's last release")

@@ -57,7 +57,9 @@ struct Xoshiro256: RandomNumberGenerator {
 
     /// A number in `range`.
     mutating func int(in range: ClosedRange<Int>) -> Int {
-        range.lowerBound + below(range.count)
+        // The bounds, not `range.count`: unoptimized builds (the ThreadSanitizer build) call the
+        // generic `count`, which looks up type metadata under a runtime lock on every call.
+        range.lowerBound + below(range.upperBound - range.lowerBound + 1)
     }
 
     /// `true` with probability `percent`/100.

@@ -51,7 +51,7 @@ final class SemaphoreWorkload: Workload {
         case untimed, timed, nonBlocking, zeroTimeout, burst, privateBounded, misuse
     }
 
-    private static let ops = WeightedChoice<Op>([
+    private let ops = WeightedChoice<Op>([
         (.untimed, 25), (.timed, 30), (.nonBlocking, 12), (.zeroTimeout, 5), (.burst, 23), (.privateBounded, 3),
         (.misuse, 2),
     ])
@@ -76,7 +76,7 @@ final class SemaphoreWorkload: Workload {
     private func work(_ context: inout WorkerContext) {
         while context.running {
             let target = targets[context.rng.below(targets.count)]
-            let op = Self.ops.pick(&context.rng)
+            let op = ops.pick(&context.rng)
             let timeout = context.rng.seconds(0.0005, 0.02)
             let burst = context.rng.int(in: 1...max(1, target.bound))
             let spins = context.rng.below(64)

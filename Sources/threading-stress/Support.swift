@@ -6,8 +6,6 @@ import Glibc
 import Musl
 #endif
 
-import Synchronization
-
 /// The monotonic clock (`CLOCK_MONOTONIC`), the one every timed call of the library waits on.
 enum Monotonic {
     /// Now, in nanoseconds.
@@ -36,7 +34,11 @@ enum Monotonic {
 @inline(never)
 func busyWork(_ iterations: Int) -> UInt64 {
     var x: UInt64 = 0x2545_F491_4F6C_DD1D
-    for i in 0..<iterations { x = (x ^ UInt64(i)) &* 0x9E37_79B9_7F4A_7C15 }
+    var i = 0
+    while i < iterations {
+        x = (x ^ UInt64(i)) &* 0x9E37_79B9_7F4A_7C15
+        i += 1
+    }
     return x
 }
 
@@ -48,7 +50,7 @@ func yieldCPU() {
 /// Whole lines to standard output or standard error, never interleaved, written with `write(2)`
 /// so that a report made just before `_exit` is not lost in a buffer.
 enum Output {
-    private static let lock = Mutex<Void>(())
+    private static let lock = PthreadMutex<Void>(())
 
     /// Writes `line` and a newline to standard output.
     static func out(_ line: String) {
@@ -113,5 +115,36 @@ final class GuardedBox<Value>: @unchecked Sendable {
     /// Creates a box holding `value`.
     init(_ value: Value) {
         self.value = value
+    }
+}
+
+/// State behind a pthread mutex: the checker's own lock, independent of the library under test.
+///
+/// Not `Synchronization.Mutex`: its lock operations live in an uninstrumented library, so
+/// ThreadSanitizer cannot see the ordering it provides and reports races that are not there.
+/// ThreadSanitizer intercepts `pthread_mutex_lock`.
+final class PthreadMutex<State: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable: `state` is read and written only inside `withLock`, holding `mutex`.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var state: State
+
+    /// Creates a mutex guarding `state`.
+    init(_ state: State) {
+        self.state = state
+        mutex = .allocate(capacity: 1)
+        let rc = pthread_mutex_init(mutex, nil)
+        precondition(rc == 0, "pthread_mutex_init failed with error \(rc)")
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` on the state, holding the mutex.
+    func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&state)
     }
 }

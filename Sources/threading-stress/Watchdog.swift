@@ -1,7 +1,7 @@
 // The watchdog: a status table every worker updates, and a raw pthread that reports a hang.
 //
 // Nothing here uses the library under test: the table is made of `Synchronization` atomics and a
-// `Mutex`, and the watchdog is a plain pthread that ends the process with `_exit`, so a real
+// pthread mutex, and the watchdog is a plain pthread that ends the process with `_exit`, so a real
 // deadlock of the library is reported instead of hanging the run.
 
 #if canImport(Glibc)
@@ -75,8 +75,8 @@ private enum Arguments {
 
 /// Every worker's status and every label, shared by the workers and the watchdog.
 final class StatusBoard: Sendable {
-    private let labels = Mutex<[String]>(["running"])
-    private let statuses = Mutex<[WorkerStatus]>([])
+    private let labels = PthreadMutex<[String]>(["running"])
+    private let statuses = PthreadMutex<[WorkerStatus]>([])
 
     /// Interns `text`; call at setup, not per operation.
     func label(_ text: String) -> Label {

@@ -2,14 +2,14 @@
 // abort(), reset(), a zero timeout, short timeouts or a throwing action; every generation that
 // all parties passed is a permutation, and a reset barrier works again.
 
+import Synchronization
+import Threading
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-
-import Synchronization
-import Threading
 
 /// The team's own rendezvous between rounds: a pthread barrier, independent of the library.
 final class TeamGate: @unchecked Sendable {
@@ -48,6 +48,7 @@ final class RoundRecords: @unchecked Sendable {
     private let indices: UnsafeMutablePointer<Int>
     private let honest: UnsafeMutablePointer<Bool>
 
+    /// Creates the records of `members` members for up to `generations` generations.
     init(members: Int, generations: Int) {
         self.members = members
         self.generations = generations
@@ -62,6 +63,7 @@ final class RoundRecords: @unchecked Sendable {
         honest.deallocate()
     }
 
+    /// `member`'s arrival index in `generation`, or a failure code.
     subscript(member: Int, generation: Int) -> Int {
         get { indices[member * generations + generation] }
         set { indices[member * generations + generation] = newValue }
@@ -69,6 +71,7 @@ final class RoundRecords: @unchecked Sendable {
 
     /// Whether `member`'s failed wait lasted its whole timeout.
     func timedOut(_ member: Int) -> Bool { honest[member] }
+    /// Records that `member`'s failed wait lasted its whole timeout.
     func setTimedOut(_ member: Int) { honest[member] = true }
 
     /// Clears every row for the next round.
@@ -142,13 +145,15 @@ final class BarrierWorkload: Workload {
     /// Guarded by `gate`: the leader's generator for planning rounds.
     private let planner: GuardedBox<Xoshiro256>
     private let gateLabel: Label
-    private let waitLabel: Label
+    /// `Barrier(parties).wait`, by party count.
+    private let waitLabels: [Label]
     private let disruptLabel: Label
 
     private let disruptions = WeightedChoice<BarrierDisruption>([
         (.none, 55), (.abort, 9), (.reset, 9), (.zeroTimeout, 9), (.actionThrows, 9), (.shortTimeouts, 9),
     ])
 
+    /// Creates the workload for a team of `threads` (at least 2); rounds are planned from `seed`.
     init(threads: Int, board: StatusBoard, log: ViolationLog, seed: UInt64) {
         team = max(threads, 2)
         barrierStats = PrimitiveStats("Barrier", log: log, notes: [rounds, generations, brokenRounds, actionRuns])
@@ -158,16 +163,21 @@ final class BarrierWorkload: Workload {
         planner = GuardedBox(Xoshiro256(seed: seed, stream: 0xBA55_1E55))
         plan = GuardedBox(BarrierPlan(barrier: try! Barrier(1)))
         gateLabel = board.label("Barrier team gate (pthread_barrier_wait)")
-        waitLabel = board.label("Barrier.wait")
+        waitLabels = (0...team).map { board.label("Barrier(\($0)).wait") }
         disruptLabel = board.label("Barrier abort/reset")
     }
 
+    /// The team members `barrier-0`, `barrier-1`, ...
     func makeWorkers() -> [WorkerSpec] {
         (0..<team).map { member in
-            WorkerSpec(name: "barrier-\(member)", stats: barrierStats) { [self] context in work(&context, member: member) }
+            WorkerSpec(name: "barrier-\(member)", stats: barrierStats) { [self] context in
+                work(&context, member: member)
+            }
         }
     }
 
+    /// A member's loop: meet at the gate (the leader checks and plans), then play its part in
+    /// the round, until the leader plans the stop.
     private func work(_ context: inout WorkerContext, member: Int) {
         while true {
             context.doing(gateLabel)
@@ -202,7 +212,7 @@ final class BarrierWorkload: Workload {
             let zero = round.disruption == .zeroTimeout && member == 0 && generation == round.disruptAt
             let timeout = zero ? 0 : round.timeout
             actionState.arrivals.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            context.blocking(waitLabel, timeout: timeout)
+            context.blocking(waitLabels[round.parties], timeout: timeout)
             let start = Monotonic.now()
             defer {
                 barrierStats.op()
@@ -212,10 +222,16 @@ final class BarrierWorkload: Workload {
                 let index = try round.useDefault && !zero ? round.barrier.wait() : round.barrier.wait(timeout: timeout)
                 records[member, generation] = index
                 if index < 0 || index >= round.parties {
-                    barrierStats.violation("round \(round.number): wait returned index \(index) with \(round.parties) parties")
+                    barrierStats.violation(
+                        "round \(round.number): wait returned index \(index) with \(round.parties) parties"
+                    )
                 }
-                if round.disruption == .none && actionState.actionsRun.load(ordering: .sequentiallyConsistent) < generation + 1 {
-                    barrierStats.violation("round \(round.number): released from generation \(generation) before its action ran")
+                if round.disruption == .none
+                    && actionState.actionsRun.load(ordering: .sequentiallyConsistent) < generation + 1
+                {
+                    barrierStats.violation(
+                        "round \(round.number): released from generation \(generation) before its action ran"
+                    )
                 }
             } catch let error as ThreadingError where error.kind == .brokenBarrier {
                 records[member, generation] = RoundRecords.brokenBarrier
@@ -227,7 +243,9 @@ final class BarrierWorkload: Workload {
             } catch is BarrierActionError {
                 records[member, generation] = RoundRecords.actionError
                 if round.disruption != .actionThrows {
-                    barrierStats.violation("round \(round.number): the action's error reached a party, but it was not asked to throw")
+                    barrierStats.violation(
+                        "round \(round.number): the action's error reached a party, but it was not asked to throw"
+                    )
                 }
                 return
             } catch {
@@ -238,6 +256,7 @@ final class BarrierWorkload: Workload {
         }
     }
 
+    /// Aborts or resets the round's barrier.
     private func disrupt(_ round: BarrierPlan) {
         if round.disruption == .abort { round.barrier.abort() } else { round.barrier.reset() }
         barrierStats.op()
@@ -264,8 +283,10 @@ final class BarrierWorkload: Workload {
             guard indices.allSatisfy({ $0 >= 0 }) else { continue }
             complete += 1
             if indices.sorted() != Array(0..<round.parties) {
-                barrierStats.violation("round \(round.number), generation \(generation): indices \(indices) are not a "
-                    + "permutation of 0..<\(round.parties)")
+                barrierStats.violation(
+                    "round \(round.number), generation \(generation): indices \(indices) are not a "
+                        + "permutation of 0..<\(round.parties)"
+                )
             }
         }
         generations.add(complete)
@@ -275,8 +296,10 @@ final class BarrierWorkload: Workload {
                 barrierStats.violation("round \(round.number): the barrier broke with no abort, reset or timeout")
             }
             if !failed && (complete != round.generations || runs != round.generations) {
-                barrierStats.violation("round \(round.number): \(round.generations) generations, \(complete) complete, "
-                    + "\(runs) action runs")
+                barrierStats.violation(
+                    "round \(round.number): \(round.generations) generations, \(complete) complete, "
+                        + "\(runs) action runs"
+                )
             }
         }
         if round.barrier.parties != round.parties {
@@ -319,27 +342,36 @@ final class BarrierWorkload: Workload {
         if !reuse {
             let state = actionState
             let stats = barrierStats
-            next.barrier = try! Barrier(parties, action: {
-                let generation = state.actionsRun.load(ordering: .sequentiallyConsistent)
-                if generation == state.throwAt.load(ordering: .sequentiallyConsistent) {
-                    state.actionsRun.wrappingAdd(1, ordering: .sequentiallyConsistent)
-                    throw BarrierActionError()
-                }
-                if state.checkArrivals.load(ordering: .sequentiallyConsistent) {
-                    let arrivals = state.arrivals.load(ordering: .sequentiallyConsistent)
-                    let expected = (generation + 1) * state.parties.load(ordering: .sequentiallyConsistent)
-                    if arrivals != expected {
-                        stats.violation("the action of generation \(generation) ran after \(arrivals) arrivals, not \(expected)")
+            next.barrier = try! Barrier(
+                parties,
+                action: {
+                    let generation = state.actionsRun.load(ordering: .sequentiallyConsistent)
+                    if generation == state.throwAt.load(ordering: .sequentiallyConsistent) {
+                        state.actionsRun.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                        throw BarrierActionError()
                     }
-                }
-                state.actionsRun.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            }, timeout: next.useDefault ? next.timeout : nil)
+                    if state.checkArrivals.load(ordering: .sequentiallyConsistent) {
+                        let arrivals = state.arrivals.load(ordering: .sequentiallyConsistent)
+                        let expected = (generation + 1) * state.parties.load(ordering: .sequentiallyConsistent)
+                        if arrivals != expected {
+                            stats.violation(
+                                "the action of generation \(generation) ran after \(arrivals) arrivals, not \(expected)"
+                            )
+                        }
+                    }
+                    state.actionsRun.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                },
+                timeout: next.useDefault ? next.timeout : nil
+            )
         }
         actionState.arrivals.store(0, ordering: .sequentiallyConsistent)
         actionState.actionsRun.store(0, ordering: .sequentiallyConsistent)
         actionState.parties.store(parties, ordering: .sequentiallyConsistent)
         actionState.checkArrivals.store(next.disruption == .none, ordering: .sequentiallyConsistent)
-        actionState.throwAt.store(next.disruption == .actionThrows ? next.disruptAt : -1, ordering: .sequentiallyConsistent)
+        actionState.throwAt.store(
+            next.disruption == .actionThrows ? next.disruptAt : -1,
+            ordering: .sequentiallyConsistent
+        )
         plan.value = next
     }
 }

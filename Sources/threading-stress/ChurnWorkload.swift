@@ -24,6 +24,7 @@ final class Tracked: Sendable {
     let token: Int
     let live: LiveCount
 
+    /// Creates a value stored by thread `token`, counted in `live`.
     init(token: Int, live: LiveCount) {
         self.token = token
         self.live = live
@@ -40,11 +41,13 @@ final class TrackedLocal: Local, @unchecked Sendable {
     // @unchecked Sendable: adds only an immutable reference to a Sendable counter.
     let live: LiveCount
 
+    /// Creates the object; each thread's `initial` is counted in `live`.
     init(live: LiveCount) {
         self.live = live
         super.init()
     }
 
+    /// Gives the calling thread its `initial` attribute.
     override func initializeThread() {
         self[dynamicMember: "initial"] = Tracked(token: -1, live: live)
     }
@@ -56,6 +59,7 @@ final class LocalSet: Sendable {
     let typed: ThreadLocal<Tracked>
     let attributes: TrackedLocal
 
+    /// Creates the pair and their counter.
     init() {
         let live = LiveCount()
         self.live = live
@@ -69,6 +73,7 @@ final class RunRecord: Sendable {
     let runs = Atomic<Int>(0)
     let time = Atomic<Int64>(0)
 
+    /// Records a run, now.
     func record() {
         time.store(Monotonic.now(), ordering: .sequentiallyConsistent)
         runs.wrappingAdd(1, ordering: .sequentiallyConsistent)
@@ -95,7 +100,7 @@ final class ChurnWorkload: Workload {
     private let threadsStarted = Counter("started")
     private let timersFired = Counter("fired")
     private let cancelledInTime = Counter("cancelled-in-time")
-    private let cancelledLate = Counter("cancelled-while-firing")
+    private let cancelledLate = Counter("cancelled-after-due")
     private let localRotations = Counter("objects-released")
     private let threadLocalRotations = Counter("objects-released")
     private let team: Int
@@ -108,10 +113,12 @@ final class ChurnWorkload: Workload {
     private let timerPauseLabel: Label
     private let drainLabel: Label
 
+    /// What a step does.
     private enum Op: Sendable {
         case spawn, timer, locals, rotate, misuse
     }
 
+    /// When a timer is cancelled.
     private enum Cancel: Sendable {
         case never, beforeStart, immediately, later
     }
@@ -119,6 +126,7 @@ final class ChurnWorkload: Workload {
     private let ops = WeightedChoice<Op>([(.spawn, 42), (.timer, 35), (.locals, 15), (.rotate, 4), (.misuse, 4)])
     private let cancels = WeightedChoice<Cancel>([(.never, 30), (.beforeStart, 10), (.immediately, 25), (.later, 35)])
 
+    /// Creates the workload for max(2, `threads` / 2) workers (each starts threads of its own).
     init(threads: Int, board: StatusBoard, log: ViolationLog) {
         team = max(2, threads / 2)
         threadStats = PrimitiveStats("Thread", log: log, notes: [threadsStarted])
@@ -134,12 +142,15 @@ final class ChurnWorkload: Workload {
         drainLabel = board.label("waiting for released thread-local values to be freed")
     }
 
+    /// The workers `churn-0`, `churn-1`, ...
     func makeWorkers() -> [WorkerSpec] {
         (0..<team).map { index in
             WorkerSpec(name: "churn-\(index)", stats: threadStats) { [self] context in work(&context) }
         }
     }
 
+    /// A worker's loop: one spawn, timer, thread-local, rotation or misuse step per iteration;
+    /// at the end it releases its own thread-local objects and checks their values are freed.
     private func work(_ context: inout WorkerContext) {
         guard let common = shared.withLock({ $0 }) else { return }
         var own = LocalSet()
@@ -162,7 +173,9 @@ final class ChurnWorkload: Workload {
                     context.doing(drainLabel)
                     let left = live.drained(within: 5)
                     if left != 0 {
-                        threadLocalStats.violation("\(left) values of a released ThreadLocal/Local are still alive after 5 s")
+                        threadLocalStats.violation(
+                            "\(left) values of a released ThreadLocal/Local are still alive after 5 s"
+                        )
                     }
                     localRotations.add()
                     threadLocalRotations.add()
@@ -178,7 +191,9 @@ final class ChurnWorkload: Workload {
         own = LocalSet()
         context.doing(drainLabel)
         let left = live.drained(within: 5)
-        if left != 0 { threadLocalStats.violation("\(left) values of a released ThreadLocal/Local are still alive after 5 s") }
+        if left != 0 {
+            threadLocalStats.violation("\(left) values of a released ThreadLocal/Local are still alive after 5 s")
+        }
     }
 
     /// Starts 1 to 3 threads that use thread-local data, then joins them in random ways.
@@ -192,13 +207,16 @@ final class ChurnWorkload: Workload {
             let overwrite = context.rng.chance(30)
             let named = context.rng.chance(50)
             let record = RunRecord()
-            let thread = Threading.Thread(target: { [self] in
-                record.record()
-                useOnce(common, token: token, nil)
-                useOnce(own, token: token, nil)
-                if nap > 0 { Monotonic.sleep(nap) }
-                if overwrite { update(own, token: token, remove: false) }
-            }, name: named ? "\(context.name).\(token & 0xFFFF_FFFF)" : nil)
+            let thread = Threading.Thread(
+                target: { [self] in
+                    record.record()
+                    useOnce(common, token: token, nil)
+                    useOnce(own, token: token, nil)
+                    if nap > 0 { Monotonic.sleep(nap) }
+                    if overwrite { update(own, token: token, remove: false) }
+                },
+                name: named ? "\(context.name).\(token & 0xFFFF_FFFF)" : nil
+            )
             context.doing(startLabel)
             try thread.start()
             threadsStarted.add()
@@ -210,7 +228,9 @@ final class ChurnWorkload: Workload {
             try join(thread, timed: timed, timeout: timeout, label: joinLabel, stats: threadStats, context)
             threadStats.op()
             if record.runs.load(ordering: .sequentiallyConsistent) != 1 {
-                threadStats.violation("a joined thread ran its target \(record.runs.load(ordering: .sequentiallyConsistent)) times")
+                threadStats.violation(
+                    "a joined thread ran its target \(record.runs.load(ordering: .sequentiallyConsistent)) times"
+                )
             }
             if thread.ident == nil { threadStats.violation("a joined thread has no ident") }
             if !thread.description.contains("stopped") {
@@ -224,7 +244,12 @@ final class ChurnWorkload: Workload {
 
     /// Joins `thread`, first with timed joins when `timed`, then without a timeout.
     private func join(
-        _ thread: Threading.Thread, timed: Bool, timeout: Double, label: Label, stats: PrimitiveStats, _ context: WorkerContext
+        _ thread: Threading.Thread,
+        timed: Bool,
+        timeout: Double,
+        label: Label,
+        stats: PrimitiveStats,
+        _ context: WorkerContext
     ) throws {
         if timed {
             for _ in 0..<1000 {
@@ -284,8 +309,10 @@ final class ChurnWorkload: Workload {
                 if Double(firedTime - start) >= interval * 1e9 {
                     timerStats.countHonoured()
                 } else {
-                    timerStats.violation("a timer of interval \(decimal(interval * 1e3, 3)) ms fired after "
-                        + "\(decimal(Double(firedTime - start) / 1e6, 3)) ms")
+                    timerStats.violation(
+                        "a timer of interval \(decimal(interval * 1e3, 3)) ms fired after "
+                            + "\(decimal(Double(firedTime - start) / 1e6, 3)) ms"
+                    )
                 }
             }
         }
@@ -298,7 +325,9 @@ final class ChurnWorkload: Workload {
             if !fired {
                 cancelledInTime.add()
             } else if cancelTime < dueTime {
-                timerStats.violation("a timer cancelled \(decimal(Double(dueTime - cancelTime) / 1e6, 3)) ms before it was due fired")
+                timerStats.violation(
+                    "a timer cancelled \(decimal(Double(dueTime - cancelTime) / 1e6, 3)) ms before it was due fired"
+                )
             } else {
                 cancelledLate.add()
             }
@@ -309,7 +338,9 @@ final class ChurnWorkload: Workload {
     private func useOnce(_ set: LocalSet, token: Int, _ context: WorkerContext?) {
         let first = set.typed.value
         if first.token != -1 {
-            threadLocalStats.violation("a thread's first read of a ThreadLocal gave token \(first.token), not the default")
+            threadLocalStats.violation(
+                "a thread's first read of a ThreadLocal gave token \(first.token), not the default"
+            )
         }
         set.typed.value = Tracked(token: token, live: set.live)
         if set.typed.value.token != token {
@@ -317,7 +348,9 @@ final class ChurnWorkload: Workload {
         }
         threadLocalStats.op(3)
         let initial = set.attributes.initial as? Tracked
-        if initial?.token != -1 { localStats.violation("a thread's first access of a Local did not run initializeThread()") }
+        if initial?.token != -1 {
+            localStats.violation("a thread's first access of a Local did not run initializeThread()")
+        }
         if let seen = set.attributes.mark {
             localStats.violation("a new thread sees another thread's attribute: \(seen)")
         }
@@ -337,14 +370,18 @@ final class ChurnWorkload: Workload {
         threadLocalStats.op(2)
         if remove {
             set.attributes.mark = nil
-            if set.attributes.mark != nil { localStats.violation("a Local attribute set to nil still reads as a value") }
+            if set.attributes.mark != nil {
+                localStats.violation("a Local attribute set to nil still reads as a value")
+            }
         } else {
             set.attributes.mark = Tracked(token: token, live: set.live)
             if (set.attributes.mark as? Tracked)?.token != token {
                 localStats.violation("a Local attribute read back a different value")
             }
         }
-        if (set.attributes.initial as? Tracked)?.token != -1 { localStats.violation("a thread's initial attribute changed") }
+        if (set.attributes.initial as? Tracked)?.token != -1 {
+            localStats.violation("a thread's initial attribute changed")
+        }
         localStats.op(3)
     }
 
@@ -356,7 +393,9 @@ final class ChurnWorkload: Workload {
         }
         try thread.start()
         threadsStarted.add()
-        threadStats.expectError(.runtimeError, "threads can only be started once", "start() twice") { try thread.start() }
+        threadStats.expectError(.runtimeError, "threads can only be started once", "start() twice") {
+            try thread.start()
+        }
         try thread.join()
         threadStats.expectError(.runtimeError, "cannot set daemon status of active thread", "setDaemon after start()") {
             try thread.setDaemon(false)
@@ -367,6 +406,7 @@ final class ChurnWorkload: Workload {
         threadStats.op(5)
     }
 
+    /// Releases the shared thread-local objects and checks that all their values are freed.
     func finalCheck() {
         // The workers are joined, so this drops the last reference: the objects are released here.
         let released: LiveCount? = shared.withLock { set in
@@ -376,8 +416,10 @@ final class ChurnWorkload: Workload {
         guard let live = released else { return }
         let left = live.drained(within: 5)
         if left != 0 {
-            threadLocalStats.violation("\(left) values of the shared ThreadLocal/Local are alive 5 s after it was released "
-                + "and every thread that used it was joined")
+            threadLocalStats.violation(
+                "\(left) values of the shared ThreadLocal/Local are alive 5 s after it was released "
+                    + "and every thread that used it was joined"
+            )
         }
     }
 }

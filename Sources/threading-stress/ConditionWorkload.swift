@@ -20,6 +20,7 @@ struct ConditionLedger {
     /// `wait` calls that returned true.
     var trueReturns = 0
 
+    /// An empty ledger for `producers` producers.
     init(producers: Int) {
         produced = [Int](repeating: 0, count: producers)
         consumed = [[UInt64]](repeating: [], count: producers)
@@ -41,6 +42,7 @@ final class ConditionChannel: Sendable {
     let waitLabel: Label
     let waitForLabel: Label
 
+    /// Creates channel `index` over `condition`, whose lock is of `kind`.
     init(index: Int, condition: Condition, kind: String, reentrant: Bool, producers: Int, board: StatusBoard) {
         self.index = index
         self.condition = condition
@@ -73,27 +75,52 @@ final class ConditionWorkload: Workload {
     private let threads: Int
     private let capacity = 32
 
+    /// How a producer notifies: one waiter, as many as it produced, a random 0...3, or all.
     private enum Notify: Sendable {
         case one, produced, random, all
     }
 
     private let notifies = WeightedChoice<Notify>([(.one, 35), (.produced, 25), (.random, 20), (.all, 20)])
 
+    /// Creates the workload for `threads` workers (at least 2) over three conditions.
     init(threads: Int, board: StatusBoard, log: ViolationLog) {
         self.threads = max(threads, 2)
         conditionStats = PrimitiveStats("Condition", log: log, notes: [produced, consumed, notifiedWakeups])
         stats = [conditionStats]
         let team = self.threads
         channels = [
-            ConditionChannel(index: 0, condition: Condition(Lock()), kind: "Lock", reentrant: false, producers: team, board: board),
-            ConditionChannel(index: 1, condition: Condition(RLock()), kind: "RLock", reentrant: true, producers: team, board: board),
-            ConditionChannel(index: 2, condition: Condition(), kind: "default RLock", reentrant: true, producers: team, board: board),
+            ConditionChannel(
+                index: 0,
+                condition: Condition(Lock()),
+                kind: "Lock",
+                reentrant: false,
+                producers: team,
+                board: board
+            ),
+            ConditionChannel(
+                index: 1,
+                condition: Condition(RLock()),
+                kind: "RLock",
+                reentrant: true,
+                producers: team,
+                board: board
+            ),
+            ConditionChannel(
+                index: 2,
+                condition: Condition(),
+                kind: "default RLock",
+                reentrant: true,
+                producers: team,
+                board: board
+            ),
         ]
     }
 
+    /// The workers `condition-0`, `condition-1`, ...; each produces under its own number.
     func makeWorkers() -> [WorkerSpec] {
         (0..<threads).map { slot in
-            WorkerSpec(name: "condition-\(slot)", stats: conditionStats) { [self] context in work(&context, slot: slot) }
+            WorkerSpec(name: "condition-\(slot)", stats: conditionStats) { [self] context in work(&context, slot: slot)
+            }
         }
     }
 
@@ -111,14 +138,22 @@ final class ConditionWorkload: Workload {
         var misuse: Bool
     }
 
+    /// A worker's loop: one produce, consume or misuse step per iteration until the stop flag.
     private func work(_ context: inout WorkerContext, slot: Int) {
         while context.running {
             let channel = channels[context.rng.below(channels.count)]
             let step = Step(
-                produce: context.rng.chance(50), timedAcquire: context.rng.chance(25), nest: context.rng.chance(30),
-                timeout: context.rng.seconds(0.001, 0.03), count: context.rng.int(in: 1...4),
-                notify: notifies.pick(&context.rng), notifyCount: context.rng.int(in: 0...3),
-                explicitWait: context.rng.chance(50), extraRelease: context.rng.chance(10), misuse: context.rng.chance(2))
+                produce: context.rng.chance(50),
+                timedAcquire: context.rng.chance(25),
+                nest: context.rng.chance(30),
+                timeout: context.rng.seconds(0.001, 0.03),
+                count: context.rng.int(in: 1...4),
+                notify: notifies.pick(&context.rng),
+                notifyCount: context.rng.int(in: 0...3),
+                explicitWait: context.rng.chance(50),
+                extraRelease: context.rng.chance(10),
+                misuse: context.rng.chance(2)
+            )
             if step.misuse {
                 misuse(channel)
             } else {
@@ -138,7 +173,11 @@ final class ConditionWorkload: Workload {
                 context.blocking(channel.acquireLabel, timeout: step.timeout)
                 let start = Monotonic.now()
                 guard try condition.acquire(timeout: step.timeout) else {
-                    conditionStats.checkExpired(since: start, timeout: step.timeout, "\(channel.name).acquire(timeout:)")
+                    conditionStats.checkExpired(
+                        since: start,
+                        timeout: step.timeout,
+                        "\(channel.name).acquire(timeout:)"
+                    )
                     return
                 }
             } else {
@@ -165,23 +204,33 @@ final class ConditionWorkload: Workload {
                 try consume(step, on: channel, context)
             }
         } catch {
-            conditionStats.violation("unexpected error \(error) in \(step.produce ? "producer" : "consumer") on \(channel.name)")
+            conditionStats.violation(
+                "unexpected error \(error) in \(step.produce ? "producer" : "consumer") on \(channel.name)"
+            )
         }
         leave(channel, context)
         for level in 0..<depth {
             do {
                 try condition.release()
             } catch {
-                conditionStats.violation("release \(level + 1) of \(depth) of \(channel.name) threw \(error) (depth not restored after wait?)")
+                conditionStats.violation(
+                    "release \(level + 1) of \(depth) of \(channel.name) threw \(error) "
+                        + "(depth not restored after wait?)"
+                )
             }
         }
         if step.extraRelease && channel.reentrant {
-            conditionStats.expectError(.runtimeError, "cannot release un-acquired lock", "\(channel.name).release() past depth 0") {
+            conditionStats.expectError(
+                .runtimeError,
+                "cannot release un-acquired lock",
+                "\(channel.name).release() past depth 0"
+            ) {
                 try condition.release()
             }
         }
     }
 
+    /// Waits for room if the queue is full, appends up to `step.count` items, and notifies.
     private func produce(_ step: Step, on channel: ConditionChannel, slot: Int, _ context: WorkerContext) throws {
         let ledger = channel.ledger
         if ledger.value.queue.count >= capacity {
@@ -216,6 +265,8 @@ final class ConditionWorkload: Workload {
         }
     }
 
+    /// Waits for items if the queue is empty (`wait` in a loop, or `waitFor`), takes up to
+    /// `step.count` of them, and may notify one waiting producer.
     private func consume(_ step: Step, on channel: ConditionChannel, _ context: WorkerContext) throws {
         let ledger = channel.ledger
         if ledger.value.queue.isEmpty {
@@ -234,11 +285,18 @@ final class ConditionWorkload: Workload {
                         notifiedWakeups.add()
                         ledger.value.trueReturns += 1
                         if ledger.value.trueReturns > ledger.value.wakeBudget {
-                            conditionStats.violation("\(channel.name).wait returned true \(ledger.value.trueReturns) times, but "
-                                + "the notifications so far could wake at most \(ledger.value.wakeBudget) (a spurious wake-up)")
+                            conditionStats.violation(
+                                "\(channel.name).wait returned true \(ledger.value.trueReturns) times, but "
+                                    + "the notifications so far could wake at most \(ledger.value.wakeBudget) "
+                                    + "(a spurious wake-up)"
+                            )
                         }
                     } else {
-                        conditionStats.checkExpired(since: start, timeout: step.timeout, "\(channel.name).wait(timeout:)")
+                        conditionStats.checkExpired(
+                            since: start,
+                            timeout: step.timeout,
+                            "\(channel.name).wait(timeout:)"
+                        )
                         break
                     }
                 }
@@ -253,7 +311,11 @@ final class ConditionWorkload: Workload {
                 if ready && ledger.value.queue.isEmpty {
                     conditionStats.violation("\(channel.name).waitFor returned true, but its predicate is false")
                 } else if !ready {
-                    conditionStats.checkExpired(since: start, timeout: step.timeout, "\(channel.name).waitFor(timeout:)")
+                    conditionStats.checkExpired(
+                        since: start,
+                        timeout: step.timeout,
+                        "\(channel.name).waitFor(timeout:)"
+                    )
                     if !ledger.value.queue.isEmpty {
                         conditionStats.violation("\(channel.name).waitFor returned false while its predicate holds")
                     }
@@ -296,13 +358,21 @@ final class ConditionWorkload: Workload {
 
     /// Marks the lock as held by this worker (just acquired, or re-acquired by `wait`).
     private func enter(_ channel: ConditionChannel, _ context: WorkerContext) {
-        let (entered, seen) = channel.owner.compareExchange(expected: 0, desired: context.id, ordering: .sequentiallyConsistent)
+        let (entered, seen) = channel.owner.compareExchange(
+            expected: 0,
+            desired: context.id,
+            ordering: .sequentiallyConsistent
+        )
         if !entered { conditionStats.violation("\(channel.name): got the lock while worker \(seen) holds it") }
     }
 
     /// Clears the marker before the lock is let go (released, or released by `wait`).
     private func leave(_ channel: ConditionChannel, _ context: WorkerContext) {
-        let (left, seen) = channel.owner.compareExchange(expected: context.id, desired: 0, ordering: .sequentiallyConsistent)
+        let (left, seen) = channel.owner.compareExchange(
+            expected: context.id,
+            desired: 0,
+            ordering: .sequentiallyConsistent
+        )
         if !left { conditionStats.violation("\(channel.name): the holder's marker was replaced by worker \(seen)") }
     }
 
@@ -313,14 +383,20 @@ final class ConditionWorkload: Workload {
         conditionStats.expectError(.runtimeError, "cannot wait on un-acquired lock", "\(name).wait without the lock") {
             try condition.wait(timeout: 0.001)
         }
-        conditionStats.expectError(.runtimeError, "cannot wait on un-acquired lock", "\(name).waitFor without the lock") {
+        conditionStats.expectError(.runtimeError, "cannot wait on un-acquired lock", "\(name).waitFor without the lock")
+        {
             try condition.waitFor(timeout: 0.001) { false }
         }
-        conditionStats.expectError(.runtimeError, "cannot notify on un-acquired lock", "\(name).notify without the lock") {
+        conditionStats.expectError(
+            .runtimeError,
+            "cannot notify on un-acquired lock",
+            "\(name).notify without the lock"
+        ) {
             try condition.notify()
         }
     }
 
+    /// Notifies every waiter of every condition (they all wait with timeouts anyway).
     func wakeForShutdown() {
         for channel in channels {
             do {
@@ -334,6 +410,7 @@ final class ConditionWorkload: Workload {
         }
     }
 
+    /// Drains the queues, then checks that every item produced was consumed exactly once.
     func finalCheck() {
         for channel in channels {
             guard (try? channel.condition.acquire(timeout: 1)) == true else {
@@ -352,11 +429,15 @@ final class ConditionWorkload: Workload {
             }
             let total = ledger.value.produced.reduce(0, +)
             if missing > 0 || ledger.value.consumedCount != total {
-                conditionStats.violation("\(channel.name): \(total) items produced, \(ledger.value.consumedCount) consumed, "
-                    + "\(missing) never consumed")
+                conditionStats.violation(
+                    "\(channel.name): \(total) items produced, \(ledger.value.consumedCount) consumed, "
+                        + "\(missing) never consumed"
+                )
             }
             if ledger.value.registered != 0 {
-                conditionStats.violation("\(channel.name): \(ledger.value.registered) waiters still registered at the end")
+                conditionStats.violation(
+                    "\(channel.name): \(ledger.value.registered) waiters still registered at the end"
+                )
             }
             try? channel.condition.release()
         }

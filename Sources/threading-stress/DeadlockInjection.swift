@@ -14,6 +14,7 @@ final class DeadlockInjection: Workload {
     private let labels: [Label]
     private let rendezvousLabel: Label
 
+    /// Creates the two locks and the labels of the deadlock.
     init(board: StatusBoard, log: ViolationLog) {
         deadlockStats = PrimitiveStats("InjectedDeadlock", log: log)
         stats = [deadlockStats]
@@ -21,6 +22,7 @@ final class DeadlockInjection: Workload {
         rendezvousLabel = board.label("waiting for the other deadlock thread to hold its first lock")
     }
 
+    /// The workers `deadlock-A` and `deadlock-B`.
     func makeWorkers() -> [WorkerSpec] {
         (0..<2).map { side in
             WorkerSpec(name: "deadlock-\(side == 0 ? "A" : "B")", stats: deadlockStats) { [self] context in
@@ -29,6 +31,7 @@ final class DeadlockInjection: Workload {
         }
     }
 
+    /// Takes lock `side`, waits until the other worker holds the other lock, then takes it too.
     private func deadlock(side: Int, _ context: inout WorkerContext) {
         let first = side
         let second = 1 - side

@@ -11,6 +11,7 @@ final class EventRound: Sendable {
     /// Monotonic time just after `set()` returned; 0 before.
     let setTime = Atomic<Int64>(0)
 
+    /// Creates round `number`, its event unset.
     init(number: Int) {
         self.number = number
     }
@@ -24,6 +25,7 @@ struct StormState: Equatable {
     var inProgress: Bool
     var isSet: Bool
 
+    /// Unpacks a published word.
     init(_ word: UInt64) {
         isSet = word & 1 != 0
         inProgress = word & 2 != 0
@@ -31,6 +33,7 @@ struct StormState: Equatable {
         clearsBegun = word >> 33
     }
 
+    /// The packed word to publish.
     var word: UInt64 {
         (isSet ? 1 : 0) | (inProgress ? 2 : 0) | (setsBegun & 0x7FFF_FFFF) << 2 | (clearsBegun & 0x7FFF_FFFF) << 33
     }
@@ -74,15 +77,21 @@ final class EventWorkload: Workload {
     private let pauseLabel: Label
     private let setterPauseLabel: Label
 
+    /// How a round waiter waits: no timeout, 10 s, a few milliseconds, or zero.
     private enum Wait: Sendable {
         case untimed, long, short, zero
     }
 
     private let roundWaits = WeightedChoice<Wait>([(.untimed, 5), (.long, 35), (.short, 50), (.zero, 10)])
 
+    /// Creates the workload for `threads` workers (at least 3: a setter, a stormer, waiters).
     init(threads: Int, board: StatusBoard, log: ViolationLog) {
         self.threads = max(threads, 3)
-        eventStats = PrimitiveStats("Event", log: log, notes: [rounds, waitsAfterSet, wokenBySet, stormCalls, maxLatency])
+        eventStats = PrimitiveStats(
+            "Event",
+            log: log,
+            notes: [rounds, waitsAfterSet, wokenBySet, stormCalls, maxLatency]
+        )
         stats = [eventStats]
         current = PthreadMutex(EventRound(number: 0))
         roundSetLabel = board.label("Event#round.set")
@@ -93,13 +102,16 @@ final class EventWorkload: Workload {
         setterPauseLabel = board.label("sleeping before Event#round.set")
     }
 
+    /// The workers `event-setter`, `event-storm`, `event-waiter-2`, ...
     func makeWorkers() -> [WorkerSpec] {
         var workers = [
             WorkerSpec(name: "event-setter", stats: eventStats) { [self] context in runRounds(&context) },
             WorkerSpec(name: "event-storm", stats: eventStats) { [self] context in runStorm(&context) },
         ]
         for index in 2..<threads {
-            workers.append(WorkerSpec(name: "event-waiter-\(index)", stats: eventStats) { [self] context in wait(&context) })
+            workers.append(
+                WorkerSpec(name: "event-waiter-\(index)", stats: eventStats) { [self] context in wait(&context) }
+            )
         }
         return workers
     }
@@ -200,12 +212,16 @@ final class EventWorkload: Workload {
         let end = Monotonic.now()
         if setBefore != 0 {
             maxLatency.raise(to: Int((end - start) / 1000))
-            if !result { eventStats.violation("round \(round.number): set() returned before wait began, yet wait returned false") }
+            if !result {
+                eventStats.violation("round \(round.number): set() returned before wait began, yet wait returned false")
+            }
         } else if result {
             wokenBySet.add()
         }
         if result {
-            if !round.event.isSet { eventStats.violation("round \(round.number): wait returned true, but the event is not set") }
+            if !round.event.isSet {
+                eventStats.violation("round \(round.number): wait returned true, but the event is not set")
+            }
             return round.number
         }
         guard let timeout else {
@@ -215,12 +231,16 @@ final class EventWorkload: Workload {
         eventStats.checkExpired(since: start, timeout: timeout, "Event.wait(timeout:)")
         let setTime = round.setTime.load(ordering: .sequentiallyConsistent)
         if setTime != 0 && Double(setTime - start) < timeout * 1e9 {
-            eventStats.violation("round \(round.number): set() returned \(decimal(Double(setTime - start) / 1e6, 3)) ms "
-                + "into a wait(timeout: \(timeout)), before its deadline, but the wait returned false (missed wake-up)")
+            eventStats.violation(
+                "round \(round.number): set() returned \(decimal(Double(setTime - start) / 1e6, 3)) ms "
+                    + "into a wait(timeout: \(timeout)), before its deadline, but the wait returned false "
+                    + "(missed wake-up)"
+            )
         }
         return -1
     }
 
+    /// One timed wait on the storm event, checked against the published history around it.
     private func waitOnStorm(timeout: Double, _ context: WorkerContext) throws {
         let before = StormState(stormState.load(ordering: .sequentiallyConsistent))
         context.blocking(stormWaitLabel, timeout: timeout)
@@ -233,7 +253,9 @@ final class EventWorkload: Workload {
         if !result {
             eventStats.checkExpired(since: start, timeout: timeout, "Event.wait(timeout:)")
             if before.settledSet && after.clearsBegun == before.clearsBegun {
-                eventStats.violation("storm: wait returned false, but the event was set at its start and no clear() began")
+                eventStats.violation(
+                    "storm: wait returned false, but the event was set at its start and no clear() began"
+                )
             }
         }
         // isSet agrees with a settled state that did not change around the read.
@@ -245,6 +267,7 @@ final class EventWorkload: Workload {
         }
     }
 
+    /// The setter sets every round it publishes, the last one included.
     func finalCheck() {
         let round = current.withLock { $0 }
         if !round.event.isSet { eventStats.violation("the last round's event is not set at the end") }

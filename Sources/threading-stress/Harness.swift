@@ -17,7 +17,10 @@ protocol Workload: AnyObject, Sendable {
 }
 
 extension Workload {
+    /// Nothing to wake by default: every wait of the workload has a timeout.
     func wakeForShutdown() {}
+
+    /// No check at rest by default.
     func finalCheck() {}
 }
 
@@ -101,7 +104,8 @@ final class Harness {
             case "condition": workloads.append(ConditionWorkload(threads: threads, board: board, log: log))
             case "semaphore": workloads.append(SemaphoreWorkload(threads: threads, board: board, log: log, rng: &setup))
             case "event": workloads.append(EventWorkload(threads: threads, board: board, log: log))
-            case "barrier": workloads.append(BarrierWorkload(threads: threads, board: board, log: log, seed: options.seed))
+            case "barrier":
+                workloads.append(BarrierWorkload(threads: threads, board: board, log: log, seed: options.seed))
             default: workloads.append(ChurnWorkload(threads: threads, board: board, log: log))
             }
         }
@@ -109,9 +113,11 @@ final class Harness {
         let stats = workloads.flatMap(\.stats)
         let specs = workloads.flatMap { $0.makeWorkers() }
 
-        Output.out("threading-stress: seed \(options.seed), threads \(threads) per workload, "
-            + "\(specs.count) workers, \(decimal(options.seconds, 1)) s"
-            + " (reproduce with --seed \(options.seed) --threads \(threads))")
+        Output.out(
+            "threading-stress: seed \(options.seed), threads \(threads) per workload, "
+                + "\(specs.count) workers, \(decimal(options.seconds, 1)) s"
+                + " (reproduce with --seed \(options.seed) --threads \(threads))"
+        )
 
         let start = Monotonic.now()
         let runEnd = Atomic<Int64>(0)
@@ -127,13 +133,21 @@ final class Harness {
         for (index, spec) in specs.enumerated() {
             let status = board.register(spec.name)
             let context = WorkerContext(
-                name: spec.name, id: index + 1, rng: Xoshiro256(seed: options.seed, stream: UInt64(index + 1)),
-                status: status, control: control)
-            let thread = Threading.Thread(target: {
-                var context = context
-                spec.body(&context)
-                status.finish()
-            }, name: spec.name, daemon: true)
+                name: spec.name,
+                id: index + 1,
+                rng: Xoshiro256(seed: options.seed, stream: UInt64(index + 1)),
+                status: status,
+                control: control
+            )
+            let thread = Threading.Thread(
+                target: {
+                    var context = context
+                    spec.body(&context)
+                    status.finish()
+                },
+                name: spec.name,
+                daemon: true
+            )
             do {
                 try thread.start()
                 started.append((thread, spec))
@@ -168,8 +182,10 @@ final class Harness {
         Output.out(summary())
         let violations = stats.reduce(0) { $0 + $1.violations }
         let verdict = violations == 0 ? "PASS" : "FAIL (\(violations) violation\(violations == 1 ? "" : "s"))"
-        Output.out("threading-stress: \(verdict), seed \(options.seed), workers stopped and joined "
-            + "\(decimal(joined, 2)) s after the deadline, \(decimal(Monotonic.seconds(since: start), 1)) s in all")
+        Output.out(
+            "threading-stress: \(verdict), seed \(options.seed), workers stopped and joined "
+                + "\(decimal(joined, 2)) s after the deadline, \(decimal(Monotonic.seconds(since: start), 1)) s in all"
+        )
         return violations == 0 ? Options.exitPassed : Options.exitViolations
     }
 }

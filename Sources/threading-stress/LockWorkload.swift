@@ -15,14 +15,13 @@ final class LockSlot: Sendable {
     let mailbox = Atomic<Int>(0)
     /// Incremented inside the critical section without atomics: guarded by `lock`.
     let count = GuardedBox(0)
-    let untimedLabel: Label
-    let timedLabel: Label
+    let acquireLabel: Label
     let tryLabel: Label
 
+    /// Creates lock number `index`, with its labels for the watchdog.
     init(index: Int, board: StatusBoard) {
         self.index = index
-        untimedLabel = board.label("Lock#\(index).acquire")
-        timedLabel = board.label("Lock#\(index).acquire")
+        acquireLabel = board.label("Lock#\(index).acquire")
         tryLabel = board.label("Lock#\(index).acquire(blocking: false)")
     }
 }
@@ -46,6 +45,7 @@ final class LockWorkload: Workload {
     /// Every worker's increments per lock, added up when the workers stop.
     private let increments: PthreadMutex<[Int]>
 
+    /// What a step does with a lock of the pool.
     private enum Op: Sendable {
         case untimed, untimedMinusOne, timed, nonBlocking, zeroTimeout, takeHandoff, misuse
     }
@@ -55,6 +55,7 @@ final class LockWorkload: Workload {
         (.takeHandoff, 18), (.misuse, 2),
     ])
 
+    /// Creates the workload for `threads` workers over a pool of three Locks.
     init(threads: Int, board: StatusBoard, log: ViolationLog) {
         self.threads = threads
         lockStats = PrimitiveStats("Lock", log: log, notes: [handoffs, releasedByOther])
@@ -63,12 +64,15 @@ final class LockWorkload: Workload {
         increments = PthreadMutex([Int](repeating: 0, count: 3))
     }
 
+    /// The workers `lock-0`, `lock-1`, ...
     func makeWorkers() -> [WorkerSpec] {
         (0..<threads).map { index in
             WorkerSpec(name: "lock-\(index)", stats: lockStats) { [self] context in work(&context) }
         }
     }
 
+    /// A worker's loop: one random operation per step until the stop flag; then it releases any
+    /// pending handoff and reports its increments.
     private func work(_ context: inout WorkerContext) {
         var mine = [Int](repeating: 0, count: slots.count)
         while context.running {
@@ -83,14 +87,16 @@ final class LockWorkload: Workload {
                 switch op {
                 case .untimed, .untimedMinusOne:
                     try releaseHandoff(of: slot, context, requireOther: false)
-                    context.blocking(slot.untimedLabel, timeout: nil)
+                    context.blocking(slot.acquireLabel, timeout: nil)
                     acquired = try op == .untimed ? slot.lock.acquire() : slot.lock.acquire(timeout: -1)
                     if !acquired { lockStats.violation("Lock#\(slot.index).acquire() without timeout returned false") }
                 case .timed:
-                    context.blocking(slot.timedLabel, timeout: timeout)
+                    context.blocking(slot.acquireLabel, timeout: timeout)
                     let start = Monotonic.now()
                     acquired = try slot.lock.acquire(timeout: timeout)
-                    if !acquired { lockStats.checkExpired(since: start, timeout: timeout, "Lock#\(slot.index).acquire(timeout:)") }
+                    if !acquired {
+                        lockStats.checkExpired(since: start, timeout: timeout, "Lock#\(slot.index).acquire(timeout:)")
+                    }
                 case .nonBlocking:
                     context.doing(slot.tryLabel)
                     acquired = try slot.lock.acquire(blocking: false)
@@ -124,11 +130,19 @@ final class LockWorkload: Workload {
 
     /// The critical section: marks ownership, increments the guarded counter, then releases the
     /// lock or hands it off.
-    private func critical(_ slot: LockSlot, _ context: WorkerContext, handOff: Bool, spins: Int, yieldInside: Bool) throws {
+    private func critical(
+        _ slot: LockSlot,
+        _ context: WorkerContext,
+        handOff: Bool,
+        spins: Int,
+        yieldInside: Bool
+    ) throws {
         let me = context.id
         let (entered, seen) = slot.owner.compareExchange(expected: 0, desired: me, ordering: .sequentiallyConsistent)
         if !entered { lockStats.violation("acquired Lock#\(slot.index) while worker \(seen) holds it") }
-        if !slot.lock.isLocked { lockStats.violation("Lock#\(slot.index).isLocked is false inside the critical section") }
+        if !slot.lock.isLocked {
+            lockStats.violation("Lock#\(slot.index).isLocked is false inside the critical section")
+        }
         slot.count.value += 1
         _ = busyWork(spins)
         if yieldInside { yieldCPU() }
@@ -142,7 +156,8 @@ final class LockWorkload: Workload {
             handoffs.add()
             return  // stays locked, marked with this worker's id, until another thread releases it
         }
-        if entered && !slot.owner.compareExchange(expected: me, desired: 0, ordering: .sequentiallyConsistent).exchanged {
+        if entered && !slot.owner.compareExchange(expected: me, desired: 0, ordering: .sequentiallyConsistent).exchanged
+        {
             lockStats.violation("Lock#\(slot.index) owner marker changed under its holder")
         }
         try slot.lock.release()
@@ -152,14 +167,17 @@ final class LockWorkload: Workload {
     private func releaseHandoff(of slot: LockSlot, _ context: WorkerContext, requireOther: Bool) throws {
         let giver = slot.mailbox.load(ordering: .sequentiallyConsistent)
         guard giver != 0, !(requireOther && giver == context.id) else { return }
-        guard slot.mailbox.compareExchange(expected: giver, desired: 0, ordering: .sequentiallyConsistent).exchanged else {
+        guard slot.mailbox.compareExchange(expected: giver, desired: 0, ordering: .sequentiallyConsistent).exchanged
+        else {
             return
         }
         let (cleared, seen) = slot.owner.compareExchange(expected: giver, desired: 0, ordering: .sequentiallyConsistent)
         if !cleared {
             lockStats.violation("Lock#\(slot.index) handed off by worker \(giver), but the owner marker is \(seen)")
         }
-        if !slot.lock.isLocked { lockStats.violation("Lock#\(slot.index) handed off while held, but isLocked is false") }
+        if !slot.lock.isLocked {
+            lockStats.violation("Lock#\(slot.index) handed off while held, but isLocked is false")
+        }
         try slot.lock.release()
         if giver != context.id { releasedByOther.add() }
     }
@@ -167,7 +185,11 @@ final class LockWorkload: Workload {
     /// Misuse that must throw, without ever taking the shared lock.
     private func misuse(_ slot: LockSlot) {
         lockStats.expectError(.runtimeError, "release unlocked lock", "Lock().release()") { try Lock().release() }
-        lockStats.expectError(.valueError, "can't specify a timeout for a non-blocking call", "acquire(blocking: false, timeout: 1)") {
+        lockStats.expectError(
+            .valueError,
+            "can't specify a timeout for a non-blocking call",
+            "acquire(blocking: false, timeout: 1)"
+        ) {
             if try slot.lock.acquire(blocking: false, timeout: 1) { try slot.lock.release() }
         }
         lockStats.expectError(.valueError, "timeout value must be a non-negative number", "acquire(timeout: -2)") {
@@ -178,10 +200,13 @@ final class LockWorkload: Workload {
         }
     }
 
+    /// Every lock is free and unmarked, and each guarded counter equals the increments made.
     func finalCheck() {
         let totals = increments.withLock { $0 }
         for slot in slots {
-            if slot.lock.isLocked { lockStats.violation("Lock#\(slot.index) is still locked after every worker stopped") }
+            if slot.lock.isLocked {
+                lockStats.violation("Lock#\(slot.index) is still locked after every worker stopped")
+            }
             if slot.owner.load(ordering: .sequentiallyConsistent) != 0 {
                 lockStats.violation("Lock#\(slot.index) owner marker still set after every worker stopped")
             }
@@ -190,8 +215,10 @@ final class LockWorkload: Workload {
                 continue
             }
             if slot.count.value != totals[slot.index] {
-                lockStats.violation("Lock#\(slot.index) guarded counter is \(slot.count.value), but the workers "
-                    + "incremented it \(totals[slot.index]) times (lost updates)")
+                lockStats.violation(
+                    "Lock#\(slot.index) guarded counter is \(slot.count.value), but the workers "
+                        + "incremented it \(totals[slot.index]) times (lost updates)"
+                )
             }
             try? slot.lock.release()
         }

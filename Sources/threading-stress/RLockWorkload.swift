@@ -15,6 +15,7 @@ final class RLockSlot: Sendable {
     let acquireLabel: Label
     let tryLabel: Label
 
+    /// Creates RLock number `index`, with its labels for the watchdog.
     init(index: Int, board: StatusBoard) {
         self.index = index
         acquireLabel = board.label("RLock#\(index).acquire")
@@ -39,6 +40,7 @@ final class RLockWorkload: Workload {
     private let threads: Int
     private let increments: PthreadMutex<[Int]>
 
+    /// How one acquire is made.
     private enum Mode: UInt64, Sendable {
         case untimed, untimedMinusOne, timed, nonBlocking, zeroTimeout
     }
@@ -50,6 +52,7 @@ final class RLockWorkload: Workload {
         (.untimed, 30), (.untimedMinusOne, 10), (.timed, 20), (.nonBlocking, 30), (.zeroTimeout, 10),
     ])
 
+    /// Creates the workload for `threads` workers over a pool of three RLocks.
     init(threads: Int, board: StatusBoard, log: ViolationLog) {
         self.threads = threads
         rlockStats = PrimitiveStats("RLock", log: log, notes: [maxDepth, refused])
@@ -58,12 +61,14 @@ final class RLockWorkload: Workload {
         increments = PthreadMutex([Int](repeating: 0, count: 3))
     }
 
+    /// The workers `rlock-0`, `rlock-1`, ...
     func makeWorkers() -> [WorkerSpec] {
         (0..<threads).map { index in
             WorkerSpec(name: "rlock-\(index)", stats: rlockStats) { [self] context in work(&context) }
         }
     }
 
+    /// A worker's loop: one nested hold (or one foreign release) per step until the stop flag.
     private func work(_ context: inout WorkerContext) {
         var mine = [Int](repeating: 0, count: slots.count)
         while context.running {
@@ -85,17 +90,33 @@ final class RLockWorkload: Workload {
             do {
                 if foreignRelease {
                     context.doing(slot.tryLabel)
-                    if rlockStats.expectError(.runtimeError, "cannot release un-acquired lock", "RLock.release() by a non-owner", {
-                        try slot.lock.release()
-                    }) {
+                    if rlockStats.expectError(
+                        .runtimeError,
+                        "cannot release un-acquired lock",
+                        "RLock.release() by a non-owner",
+                        {
+                            try slot.lock.release()
+                        }
+                    ) {
                         refused.add()
                     }
                 } else if try acquire(slot, first, timeout: timeout, context, reentry: false) {
-                    try hold(slot, depth: depth, reentries: reentries, timeout: timeout, context, spins: spins,
-                        yieldInside: yieldInside)
+                    try hold(
+                        slot,
+                        depth: depth,
+                        reentries: reentries,
+                        timeout: timeout,
+                        context,
+                        spins: spins,
+                        yieldInside: yieldInside
+                    )
                     mine[slot.index] += 1
                     if extraRelease {
-                        rlockStats.expectError(.runtimeError, "cannot release un-acquired lock", "RLock.release() past depth 0") {
+                        rlockStats.expectError(
+                            .runtimeError,
+                            "cannot release un-acquired lock",
+                            "RLock.release() past depth 0"
+                        ) {
                             try slot.lock.release()
                         }
                     }
@@ -112,7 +133,13 @@ final class RLockWorkload: Workload {
     }
 
     /// One acquire in `mode`; a failed timed acquire is checked against its timeout.
-    private func acquire(_ slot: RLockSlot, _ mode: Mode, timeout: Double, _ context: WorkerContext, reentry: Bool) throws -> Bool {
+    private func acquire(
+        _ slot: RLockSlot,
+        _ mode: Mode,
+        timeout: Double,
+        _ context: WorkerContext,
+        reentry: Bool
+    ) throws -> Bool {
         switch mode {
         case .untimed:
             context.blocking(slot.acquireLabel, timeout: nil)
@@ -124,7 +151,9 @@ final class RLockWorkload: Workload {
             context.blocking(slot.acquireLabel, timeout: timeout)
             let start = Monotonic.now()
             let acquired = try slot.lock.acquire(timeout: timeout)
-            if !acquired && !reentry { rlockStats.checkExpired(since: start, timeout: timeout, "RLock#\(slot.index).acquire(timeout:)") }
+            if !acquired && !reentry {
+                rlockStats.checkExpired(since: start, timeout: timeout, "RLock#\(slot.index).acquire(timeout:)")
+            }
             return acquired
         case .nonBlocking:
             context.doing(slot.tryLabel)
@@ -137,7 +166,12 @@ final class RLockWorkload: Workload {
 
     /// Holds the lock acquired once: marks ownership, re-enters to `depth`, releases `depth` times.
     private func hold(
-        _ slot: RLockSlot, depth: Int, reentries: UInt64, timeout: Double, _ context: WorkerContext, spins: Int,
+        _ slot: RLockSlot,
+        depth: Int,
+        reentries: UInt64,
+        timeout: Double,
+        _ context: WorkerContext,
+        spins: Int,
         yieldInside: Bool
     ) throws {
         let me = context.id
@@ -151,7 +185,9 @@ final class RLockWorkload: Workload {
             if try acquire(slot, mode, timeout: timeout, context, reentry: true) {
                 held += 1
             } else {
-                rlockStats.violation("re-entrant acquire of RLock#\(slot.index) (\(mode)) at depth \(held) returned false")
+                rlockStats.violation(
+                    "re-entrant acquire of RLock#\(slot.index) (\(mode)) at depth \(held) returned false"
+                )
             }
             level += 1
         }
@@ -166,23 +202,29 @@ final class RLockWorkload: Workload {
                 rlockStats.violation("RLock#\(slot.index) changed hands before its holder's last release")
             }
         }
-        if entered && !slot.owner.compareExchange(expected: me, desired: 0, ordering: .sequentiallyConsistent).exchanged {
+        if entered && !slot.owner.compareExchange(expected: me, desired: 0, ordering: .sequentiallyConsistent).exchanged
+        {
             rlockStats.violation("RLock#\(slot.index) owner marker changed under its holder")
         }
         try slot.lock.release()
     }
 
+    /// Every RLock is free, and each guarded counter equals the holds made.
     func finalCheck() {
         let totals = increments.withLock { $0 }
         for slot in slots {
-            if slot.lock.isLocked { rlockStats.violation("RLock#\(slot.index) is still locked after every worker stopped") }
+            if slot.lock.isLocked {
+                rlockStats.violation("RLock#\(slot.index) is still locked after every worker stopped")
+            }
             guard (try? slot.lock.acquire(timeout: 1)) == true else {
                 rlockStats.violation("RLock#\(slot.index) cannot be acquired after every worker stopped")
                 continue
             }
             if slot.count.value != totals[slot.index] {
-                rlockStats.violation("RLock#\(slot.index) guarded counter is \(slot.count.value), but the workers "
-                    + "incremented it \(totals[slot.index]) times (lost updates)")
+                rlockStats.violation(
+                    "RLock#\(slot.index) guarded counter is \(slot.count.value), but the workers "
+                        + "incremented it \(totals[slot.index]) times (lost updates)"
+                )
             }
             try? slot.lock.release()
         }

@@ -88,7 +88,10 @@ struct WeightedChoice<Choice: Sendable>: Sendable {
         precondition(!weighted.isEmpty && weighted.allSatisfy { $0.1 > 0 })
         choices = weighted.map(\.0)
         var total = 0
-        cumulative = weighted.map { total += $0.1; return total }
+        cumulative = weighted.map {
+            total += $0.1
+            return total
+        }
     }
 
     /// One choice, with probability proportional to its weight.

@@ -18,6 +18,7 @@ final class SemaphoreTarget: Sendable {
     let acquireLabel: Label
     let tryLabel: Label
 
+    /// Creates a Semaphore or BoundedSemaphore of initial value `bound`.
     init(bounded: Bool, bound: Int, stats: PrimitiveStats, board: StatusBoard) throws {
         self.bounded = bounded
         self.bound = bound
@@ -29,9 +30,10 @@ final class SemaphoreTarget: Sendable {
     }
 }
 
-/// Workers pick the Semaphore or the BoundedSemaphore (each of a random value from 1 to 4) and
-/// take one unit in a random way, or a burst of several with timed acquires given back with one
-/// `release(n)`; now and then they check misuse, and a private BoundedSemaphore's refusals.
+/// Half the workers use the Semaphore, half the BoundedSemaphore (each of a random value from 1
+/// to 4). They take one unit in a random way, or a burst of several with timed acquires given
+/// back with one `release(n)`; now and then they check misuse, and a private BoundedSemaphore's
+/// refusals.
 ///
 /// Invariants: the units held never exceed the initial value; a failed timed acquire waited its
 /// timeout; a BoundedSemaphore refuses a release past its initial value with "Semaphore released
@@ -47,6 +49,7 @@ final class SemaphoreWorkload: Workload {
     private let targets: [SemaphoreTarget]
     private let threads: Int
 
+    /// What a step does.
     private enum Op: Sendable {
         case untimed, timed, nonBlocking, zeroTimeout, burst, privateBounded, misuse
     }
@@ -56,6 +59,7 @@ final class SemaphoreWorkload: Workload {
         (.misuse, 2),
     ])
 
+    /// Creates the workload for `threads` workers; the initial values come from `rng`.
     init(threads: Int, board: StatusBoard, log: ViolationLog, rng: inout Xoshiro256) {
         self.threads = threads
         semaphoreStats = PrimitiveStats("Semaphore", log: log, notes: [semaphoreBursts])
@@ -67,15 +71,25 @@ final class SemaphoreWorkload: Workload {
         ]
     }
 
+    /// The workers `semaphore-0`, `semaphore-1`, ...
     func makeWorkers() -> [WorkerSpec] {
         (0..<threads).map { index in
-            WorkerSpec(name: "semaphore-\(index)", stats: semaphoreStats) { [self] context in work(&context) }
+            WorkerSpec(name: "semaphore-\(index)", stats: semaphoreStats) { [self] context in
+                work(&context, preferred: index % 2)
+            }
         }
     }
 
-    private func work(_ context: inout WorkerContext) {
+    /// A worker's loop: one random operation on its semaphore per step until the stop flag.
+    ///
+    /// Each semaphore has its own half of the team (a team of one alternates): when workers pick
+    /// either at random, the FIFO handoff of one of them turns into a convoy that holds nearly
+    /// every thread, and the other is then hardly ever contended.
+    private func work(_ context: inout WorkerContext, preferred: Int) {
+        var step = 0
         while context.running {
-            let target = targets[context.rng.below(targets.count)]
+            let target = targets[threads == 1 ? step % 2 : preferred]
+            step += 1
             let op = ops.pick(&context.rng)
             let timeout = context.rng.seconds(0.0005, 0.02)
             let burst = context.rng.int(in: 1...max(1, target.bound))
@@ -91,7 +105,14 @@ final class SemaphoreWorkload: Workload {
                         try target.semaphore.release()
                     }
                 case .burst:
-                    try runBurst(target, units: burst, timeout: timeout, overRelease: overRelease, spins: spins, context)
+                    try runBurst(
+                        target,
+                        units: burst,
+                        timeout: timeout,
+                        overRelease: overRelease,
+                        spins: spins,
+                        context
+                    )
                 case .privateBounded:
                     try checkPrivateBounded(value: privateValue, held: privateHeld)
                 case .misuse:
@@ -106,7 +127,12 @@ final class SemaphoreWorkload: Workload {
     }
 
     /// One acquire of one unit in the way `op` says; a failed timed acquire is checked.
-    private func acquireOne(_ target: SemaphoreTarget, _ op: Op, timeout: Double, _ context: WorkerContext) throws -> Bool {
+    private func acquireOne(
+        _ target: SemaphoreTarget,
+        _ op: Op,
+        timeout: Double,
+        _ context: WorkerContext
+    ) throws -> Bool {
         switch op {
         case .untimed:
             context.blocking(target.acquireLabel, timeout: nil)
@@ -117,7 +143,9 @@ final class SemaphoreWorkload: Workload {
             context.blocking(target.acquireLabel, timeout: timeout)
             let start = Monotonic.now()
             let acquired = try target.semaphore.acquire(timeout: timeout)
-            if !acquired { target.stats.checkExpired(since: start, timeout: timeout, "\(target.name).acquire(timeout:)") }
+            if !acquired {
+                target.stats.checkExpired(since: start, timeout: timeout, "\(target.name).acquire(timeout:)")
+            }
             return acquired
         case .zeroTimeout:
             context.doing(target.tryLabel)
@@ -141,7 +169,12 @@ final class SemaphoreWorkload: Workload {
     /// Takes up to `units` units one timed acquire at a time (never blocking without a timeout
     /// while holding some), then gives them all back with one `release(n)`.
     private func runBurst(
-        _ target: SemaphoreTarget, units: Int, timeout: Double, overRelease: Bool, spins: Int, _ context: WorkerContext
+        _ target: SemaphoreTarget,
+        units: Int,
+        timeout: Double,
+        overRelease: Bool,
+        spins: Int,
+        _ context: WorkerContext
     ) throws {
         var taken = 0
         while taken < units {
@@ -161,9 +194,14 @@ final class SemaphoreWorkload: Workload {
         _ = busyWork(spins)
         if target.bounded && overRelease {
             // Whatever the others hold, the value plus `taken + bound` passes the bound.
-            if target.stats.expectError(.valueError, "Semaphore released too many times", "\(target.name).release(\(taken + target.bound))", {
-                try target.semaphore.release(taken + target.bound)
-            }) {
+            if target.stats.expectError(
+                .valueError,
+                "Semaphore released too many times",
+                "\(target.name).release(\(taken + target.bound))",
+                {
+                    try target.semaphore.release(taken + target.bound)
+                }
+            ) {
                 refusals.add()
             }
         }
@@ -176,24 +214,41 @@ final class SemaphoreWorkload: Workload {
     private func checkPrivateBounded(value: Int, held: Int) throws {
         let semaphore = try BoundedSemaphore(value)
         for _ in 0..<held {
-            if !(try semaphore.acquire(blocking: false)) { boundedStats.violation("private BoundedSemaphore(\(value)) ran out early") }
+            if !(try semaphore.acquire(blocking: false)) {
+                boundedStats.violation("private BoundedSemaphore(\(value)) ran out early")
+            }
         }
-        if boundedStats.expectError(.valueError, "Semaphore released too many times", "BoundedSemaphore(\(value)).release(\(held + 1)) with \(held) held", {
-            try semaphore.release(held + 1)
-        }) {
+        if boundedStats.expectError(
+            .valueError,
+            "Semaphore released too many times",
+            "BoundedSemaphore(\(value)).release(\(held + 1)) with \(held) held",
+            {
+                try semaphore.release(held + 1)
+            }
+        ) {
             refusals.add()
         }
         if semaphore.currentValue != value - held {
-            boundedStats.violation("a refused release changed BoundedSemaphore(\(value))'s value to \(semaphore.currentValue), not \(value - held)")
+            boundedStats.violation(
+                "a refused release changed BoundedSemaphore(\(value))'s value to \(semaphore.currentValue), "
+                    + "not \(value - held)"
+            )
         }
         if held > 0 { try semaphore.release(held) }
-        if boundedStats.expectError(.valueError, "Semaphore released too many times", "BoundedSemaphore(\(value)).release() at full value", {
-            try semaphore.release()
-        }) {
+        if boundedStats.expectError(
+            .valueError,
+            "Semaphore released too many times",
+            "BoundedSemaphore(\(value)).release() at full value",
+            {
+                try semaphore.release()
+            }
+        ) {
             refusals.add()
         }
         if semaphore.currentValue != value {
-            boundedStats.violation("BoundedSemaphore(\(value)) has value \(semaphore.currentValue) after its units came back")
+            boundedStats.violation(
+                "BoundedSemaphore(\(value)) has value \(semaphore.currentValue) after its units came back"
+            )
         }
         boundedStats.op()
     }
@@ -206,15 +261,23 @@ final class SemaphoreWorkload: Workload {
         target.stats.expectError(.valueError, "n must be one or more", "\(target.name).release(0)") {
             try target.semaphore.release(0)
         }
-        target.stats.expectError(.valueError, "can't specify timeout for non-blocking acquire", "\(target.name).acquire(blocking: false, timeout: 1)") {
+        target.stats.expectError(
+            .valueError,
+            "can't specify timeout for non-blocking acquire",
+            "\(target.name).acquire(blocking: false, timeout: 1)"
+        ) {
             if try target.semaphore.acquire(blocking: false, timeout: 1) { try target.semaphore.release() }
         }
     }
 
+    /// Both semaphores are back to their initial value, with no holder counted.
     func finalCheck() {
         for target in targets {
             if target.semaphore.currentValue != target.bound {
-                target.stats.violation("\(target.name) ends with value \(target.semaphore.currentValue), not \(target.bound) (units lost or created)")
+                target.stats.violation(
+                    "\(target.name) ends with value \(target.semaphore.currentValue), not \(target.bound) "
+                        + "(units lost or created)"
+                )
             }
             if target.holders.load(ordering: .sequentiallyConsistent) != 0 {
                 target.stats.violation("\(target.name) still has holders at the end")

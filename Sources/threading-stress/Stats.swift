@@ -95,8 +95,10 @@ final class PrimitiveStats: Sendable {
         if Double(elapsed) >= timeout * 1e9 {
             honoured.wrappingAdd(1, ordering: .relaxed)
         } else {
-            violation("\(what()) gave up after \(decimal(Double(elapsed) / 1e6, 3)) ms, before its timeout of "
-                + "\(decimal(timeout * 1e3, 3)) ms")
+            violation(
+                "\(what()) gave up after \(decimal(Double(elapsed) / 1e6, 3)) ms, before its timeout of "
+                    + "\(decimal(timeout * 1e3, 3)) ms"
+            )
         }
     }
 

@@ -62,6 +62,7 @@ enum Output {
         write(line + "\n", to: 2)
     }
 
+    /// Writes all of `text`, retrying after signals and partial writes.
     private static func write(_ text: String, to descriptor: Int32) {
         lock.withLock { _ in
             var bytes = Array(text.utf8)

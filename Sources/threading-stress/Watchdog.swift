@@ -4,13 +4,13 @@
 // pthread mutex, and the watchdog is a plain pthread that ends the process with `_exit`, so a real
 // deadlock of the library is reported instead of hanging the run.
 
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-
-import Synchronization
 
 /// A description of something a worker may block on ("Lock#1.acquire"), interned once at setup
 /// so that recording it costs one atomic store.
@@ -33,6 +33,7 @@ final class WorkerStatus: Sendable {
     /// Set when the worker's body has returned.
     fileprivate let finished = Atomic<Bool>(false)
 
+    /// Creates a row; use `StatusBoard.register`.
     fileprivate init(name: String, monitored: Bool) {
         self.name = name
         self.monitored = monitored
@@ -138,14 +139,20 @@ final class Watchdog: Sendable {
     func start() {
         let context = Unmanaged.passRetained(self).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { context in
-            Unmanaged<Watchdog>.fromOpaque(context!).takeRetainedValue().watch()
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &thread,
+            nil,
+            { context in
+                Unmanaged<Watchdog>.fromOpaque(context!).takeRetainedValue().watch()
+                return nil
+            },
+            context
+        )
         precondition(rc == 0, "threading-stress: cannot start the watchdog thread (error \(rc))")
         pthread_detach(thread)
     }
 
+    /// Samples the table every 100 ms until a hang is seen; never returns otherwise.
     private func watch() {
         var lastProgress: [ObjectIdentifier: (value: UInt64, time: Int64)] = [:]
         var lastAny = Monotonic.now()
@@ -183,7 +190,12 @@ final class Watchdog: Sendable {
         }
     }
 
-    private func report(_ reason: String, _ lastProgress: [ObjectIdentifier: (value: UInt64, time: Int64)], _ now: Int64) -> Never {
+    /// Prints the hang report and the summary so far, and ends the process with `exitHang`.
+    private func report(
+        _ reason: String,
+        _ lastProgress: [ObjectIdentifier: (value: UInt64, time: Int64)],
+        _ now: Int64
+    ) -> Never {
         var lines = ["", "WATCHDOG: hang detected: \(reason) (at \(decimal(Double(now - startTime) / 1e9, 1)) s)"]
         lines.append("Workers and what they are blocked on:")
         for status in board.all {
@@ -194,7 +206,8 @@ final class Watchdog: Sendable {
             } else if !status.monitored {
                 state = "in " + board.describe(status)
             } else {
-                let since = lastProgress[ObjectIdentifier(status)].map { decimal(Double(now - $0.time) / 1e9, 1) } ?? "?"
+                let since =
+                    lastProgress[ObjectIdentifier(status)].map { decimal(Double(now - $0.time) / 1e9, 1) } ?? "?"
                 let what = board.describe(status)
                 state = (what == "running" ? "running" : "in \(what)") + ", no progress for \(since) s"
             }

@@ -135,7 +135,7 @@ final class Harness {
             let context = WorkerContext(
                 name: spec.name,
                 id: index + 1,
-                rng: Xoshiro256(seed: options.seed, stream: UInt64(index + 1)),
+                rng: Xoshiro256(seed: options.seed, stream: Self.stream(of: spec.name)),
                 status: status,
                 control: control
             )
@@ -187,5 +187,15 @@ final class Harness {
                 + "\(decimal(joined, 2)) s after the deadline, \(decimal(Monotonic.seconds(since: start), 1)) s in all"
         )
         return violations == 0 ? Options.exitPassed : Options.exitViolations
+    }
+
+    /// The generator stream of the worker named `name` (FNV-1a of the name): it depends on the
+    /// name alone, so a worker's schedule is the same whichever other workloads run.
+    private static func stream(of name: String) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in name.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        return hash
     }
 }

@@ -15,15 +15,41 @@ struct ConditionLedger {
     var consumedCount = 0
     /// Threads inside `wait`/`waitFor` (counted under the lock before and after the call).
     var registered = 0
-    /// The most `wait` calls that notifications so far can have woken: the sum of min(n, registered).
-    var wakeBudget = 0
-    /// `wait` calls that returned true.
-    var trueReturns = 0
+    /// An upper bound on the waiters that notifications have woken and that have not returned yet.
+    ///
+    /// `notify(n)` wakes min(n, parked) waiters, and parked <= registered - (woken, not returned),
+    /// so afterwards the woken-not-returned are at most min(bound + n, registered); a `wait` that
+    /// returns true is one of them; and they are never more than `registered`. A `wait` that
+    /// returns true while the bound is 0 was woken by no notification: a spurious wake-up.
+    var wakesInFlight = 0
 
     /// An empty ledger for `producers` producers.
     init(producers: Int) {
         produced = [Int](repeating: 0, count: producers)
         consumed = [[UInt64]](repeating: [], count: producers)
+    }
+
+    /// A thread is about to wait.
+    mutating func register() {
+        registered += 1
+    }
+
+    /// A waiter is back, holding the lock.
+    mutating func deregister() {
+        registered -= 1
+        wakesInFlight = min(wakesInFlight, registered)
+    }
+
+    /// `notify(n)` is about to be called.
+    mutating func notifying(_ n: Int) {
+        wakesInFlight = min(wakesInFlight + min(n, registered), registered)
+    }
+
+    /// A `wait` returned true; returns false if no notification can have woken it.
+    mutating func consumeWake() -> Bool {
+        guard wakesInFlight > 0 else { return false }
+        wakesInFlight -= 1
+        return true
     }
 }
 
@@ -61,8 +87,8 @@ final class ConditionChannel: Sendable {
 ///
 /// Invariants: the lock is held by one worker at a time, also right after `wait` returns; each
 /// item is consumed at most once, and at the end every item produced has been consumed (the
-/// leftovers in the queues are drained then); `wait` returns true no more often than the
-/// notifications could wake (no spurious wake-ups); a `wait` or `waitFor` that returns false
+/// leftovers in the queues are drained then); `wait` returns true only when a notification can
+/// have woken it (no spurious wake-ups); a `wait` or `waitFor` that returns false
 /// waited its timeout; the RLock depth is restored after `wait`; waiting or notifying without the
 /// lock throws.
 final class ConditionWorkload: Workload {
@@ -234,13 +260,13 @@ final class ConditionWorkload: Workload {
     private func produce(_ step: Step, on channel: ConditionChannel, slot: Int, _ context: WorkerContext) throws {
         let ledger = channel.ledger
         if ledger.value.queue.count >= capacity {
-            ledger.value.registered += 1
+            ledger.value.register()
             leave(channel, context)
             context.blocking(channel.waitForLabel, timeout: step.timeout)
             let start = Monotonic.now()
             let ready = try channel.condition.waitFor(timeout: step.timeout) { ledger.value.queue.count < capacity }
             enter(channel, context)
-            ledger.value.registered -= 1
+            ledger.value.deregister()
             if !ready {
                 conditionStats.checkExpired(since: start, timeout: step.timeout, "\(channel.name).waitFor(timeout:)")
                 if ledger.value.queue.count < capacity {
@@ -260,7 +286,7 @@ final class ConditionWorkload: Workload {
         case .produced: try notify(channel, count)
         case .random: try notify(channel, step.notifyCount)
         case .all:
-            ledger.value.wakeBudget += ledger.value.registered
+            ledger.value.notifying(.max)
             try channel.condition.notifyAll()
         }
     }
@@ -274,23 +300,21 @@ final class ConditionWorkload: Workload {
                 var rounds = 0
                 while ledger.value.queue.isEmpty && rounds < 3 && context.running {
                     rounds += 1
-                    ledger.value.registered += 1
+                    ledger.value.register()
                     leave(channel, context)
                     context.blocking(channel.waitLabel, timeout: step.timeout)
                     let start = Monotonic.now()
                     let notified = try channel.condition.wait(timeout: step.timeout)
                     enter(channel, context)
-                    ledger.value.registered -= 1
+                    if notified && !ledger.value.consumeWake() {
+                        conditionStats.violation(
+                            "\(channel.name).wait returned true, but no notification can have woken it "
+                                + "(a spurious wake-up)"
+                        )
+                    }
+                    ledger.value.deregister()
                     if notified {
                         notifiedWakeups.add()
-                        ledger.value.trueReturns += 1
-                        if ledger.value.trueReturns > ledger.value.wakeBudget {
-                            conditionStats.violation(
-                                "\(channel.name).wait returned true \(ledger.value.trueReturns) times, but "
-                                    + "the notifications so far could wake at most \(ledger.value.wakeBudget) "
-                                    + "(a spurious wake-up)"
-                            )
-                        }
                     } else {
                         conditionStats.checkExpired(
                             since: start,
@@ -301,13 +325,13 @@ final class ConditionWorkload: Workload {
                     }
                 }
             } else {
-                ledger.value.registered += 1
+                ledger.value.register()
                 leave(channel, context)
                 context.blocking(channel.waitForLabel, timeout: step.timeout)
                 let start = Monotonic.now()
                 let ready = try channel.condition.waitFor(timeout: step.timeout) { !ledger.value.queue.isEmpty }
                 enter(channel, context)
-                ledger.value.registered -= 1
+                ledger.value.deregister()
                 if ready && ledger.value.queue.isEmpty {
                     conditionStats.violation("\(channel.name).waitFor returned true, but its predicate is false")
                 } else if !ready {
@@ -329,9 +353,9 @@ final class ConditionWorkload: Workload {
         if count > 0 && step.notifyCount > 0 { try notify(channel, 1) }
     }
 
-    /// `notify(n)`, adding what it may wake to the budget.
+    /// `notify(n)`, accounting for the waiters it may wake.
     private func notify(_ channel: ConditionChannel, _ n: Int) throws {
-        channel.ledger.value.wakeBudget += min(n, channel.ledger.value.registered)
+        channel.ledger.value.notifying(n)
         try channel.condition.notify(n)
     }
 
@@ -401,7 +425,7 @@ final class ConditionWorkload: Workload {
         for channel in channels {
             do {
                 try channel.condition.acquire()
-                channel.ledger.value.wakeBudget += channel.ledger.value.registered
+                channel.ledger.value.notifying(.max)
                 try channel.condition.notifyAll()
                 try channel.condition.release()
             } catch {

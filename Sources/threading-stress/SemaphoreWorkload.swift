@@ -119,7 +119,11 @@ final class SemaphoreWorkload: Workload {
                     misuse(target)
                 }
             } catch {
-                target.stats.violation("unexpected error \(error) in \(op) on \(target.name)")
+                if op == .privateBounded {
+                    boundedStats.violation("unexpected error \(error) checking a private BoundedSemaphore")
+                } else {
+                    target.stats.violation("unexpected error \(error) in \(op) on \(target.name)")
+                }
             }
             target.stats.op()
             context.step()

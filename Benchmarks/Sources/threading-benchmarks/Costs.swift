@@ -122,7 +122,7 @@ enum CostWorkloads {
             try! rlock.acquire()
             threads = [
                 RawThread { try! lock.acquire(); try! lock.release() },
-                RawThread { _ = try! lock.acquire(timeout: 30) },
+                RawThread { if try! lock.acquire(timeout: 30) { try! lock.release() } },  // hand it on
                 RawThread { try! rlock.acquire(); try! rlock.release() },
                 RawThread { try! condition.withLock { _ = try condition.wait() } },
                 RawThread { _ = try! semaphore.acquire() },

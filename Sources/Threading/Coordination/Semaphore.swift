@@ -113,6 +113,17 @@ public class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
     @inlinable
     public final func release(_ n: Int = 1) throws {
         guard _fastPath(n == 1) || n > 1 else { throw ThreadingError.releaseCount }
+        if bound == .max {
+            // Unbounded: one atomic add, the cheapest handover of the cache line to a consumer.
+            // An add that overflows is taken back before anyone can take the units.
+            let old = value.wrappingAdd(n, ordering: .sequentiallyConsistent).oldValue
+            if _slowPath(old > Int.max - n) {
+                value.wrappingSubtract(n, ordering: .sequentiallyConsistent)
+                try releaseRefused(overflow: true)
+            }
+            if _slowPath(waiters.load(ordering: .sequentiallyConsistent) > 0) { handOff() }
+            return
+        }
         var current = value.load(ordering: .relaxed)
         while true {
             let (sum, overflow) = current.addingReportingOverflow(n)

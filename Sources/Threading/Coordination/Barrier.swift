@@ -3,22 +3,28 @@ import Synchronization
 /// A rendezvous for a fixed number of threads, Python's `threading.Barrier`.
 ///
 /// Each of `parties` threads calls `wait`; all are released together when the last arrives. The
-/// barrier is reusable: it drains and then fills again, generation after generation. It follows
-/// CPython's state machine exactly (filling, draining, resetting, broken): a timeout, an `abort()`
-/// or an error thrown by `action` breaks it for every waiter, and `reset()` makes it usable again.
+/// barrier is reusable, generation after generation. It keeps CPython's states (filling,
+/// resetting, broken) and what they do: a timeout, an `abort()` or an error thrown by `action`
+/// breaks it for every waiter, and `reset()` makes it usable again. CPython's draining phase,
+/// in which the next generation waits for the released threads to leave, is replaced by a
+/// generation number: the last arrival starts the next generation at once, and a released thread
+/// sees the number move on and leaves without taking the lock again.
 public final class Barrier: CustomStringConvertible, @unchecked Sendable {
     // @unchecked Sendable: `state` and `count` are read and written only while holding `word`;
-    // everything else is immutable.
+    // `generation` is atomic; everything else is immutable.
 
     private enum State: Equatable {
-        case filling, draining, resetting, broken
+        case filling, resetting, broken
     }
 
     /// The barrier's own lock (a `RawLock` word), guarding `state` and `count`.
     private let word = Atomic<UInt32>(RawLock.unlocked)
+    /// Completed generations; advanced, under the lock, by the last arrival of each.
+    private let generation = Atomic<UInt64>(0)
     private let action: (@Sendable () throws -> Void)?
     private let defaultTimeout: Double?
     private var state = State.filling
+    /// Threads waiting in the current generation (or leaving it, after a reset or a break).
     private var count = 0
 
     /// The number of threads required to pass the barrier.
@@ -52,55 +58,68 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
     @discardableResult
     public func wait(timeout: Double? = nil) throws -> Int {
         let timeout = timeout ?? defaultTimeout
-        var wakeWaiters = false
         lock()
-        // Wake-ups are issued after the lock is released, so woken threads find it free.
-        defer {
+        // A reset completes when the threads of the interrupted generation have left.
+        _ = waitWithLock(until: .never) { state != .resetting }
+        if state == .broken {
             unlock()
-            if wakeWaiters { ParkingLot.unparkAll(key: key) }
+            throw ThreadingError.brokenBarrier
         }
-
-        // Wait while the previous generation drains or a reset completes.
-        _ = waitWithLock(until: .never) { state != .draining && state != .resetting }
-        if state == .broken { throw ThreadingError.brokenBarrier }
 
         let index = count
         count += 1
-        defer {
-            count -= 1
-            // The last thread out of a draining or resetting barrier makes it fill again.
-            if count == 0 && (state == .draining || state == .resetting) {
-                state = .filling
-                wakeWaiters = true
-            }
-        }
         if index + 1 == parties {
-            // The last arrival runs the action, then releases everyone.
+            // The last arrival runs the action, then releases everyone and starts the next
+            // generation. Wake-ups are issued after the lock is released.
             do {
                 try action?()
             } catch {
                 state = .broken
-                wakeWaiters = true
+                count -= 1
+                unlockAndWakeAll()
                 throw error
             }
-            state = .draining
-            wakeWaiters = true
-        } else {
-            // A timeout that cannot be waited on (NaN, too large) throws here: this thread
-            // withdraws its arrival, and the barrier is not broken.
-            let released: Bool
-            switch try WaitLimit.forWait(timeout) {
-            case .dontWait: released = state != .filling
-            case .until(let deadline): released = waitWithLock(until: deadline) { state != .filling }
-            }
-            if !released {
-                state = .broken
-                wakeWaiters = true
-                throw ThreadingError.brokenBarrier
-            }
-            if state == .broken || state == .resetting { throw ThreadingError.brokenBarrier }
+            count = 0
+            generation.wrappingAdd(1, ordering: .releasing)
+            unlockAndWakeAll()
+            return index
         }
-        return index
+
+        let mine = generation.load(ordering: .relaxed)
+        let limit: WaitLimit
+        do {
+            limit = try WaitLimit.forWait(timeout)
+        } catch {
+            // A timeout that cannot be waited on (NaN, too large): this thread withdraws its
+            // arrival, and the barrier is not broken, as in CPython.
+            count -= 1
+            unlock()
+            throw error
+        }
+        var timedOut = true
+        if case .until(let deadline) = limit {
+            while generation.load(ordering: .relaxed) == mine && state == .filling && !deadline.hasPassed {
+                let result = ParkingLot.park(
+                    key: key, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
+                // Released: leave without the lock, which the last arrival may still hold.
+                if generation.load(ordering: .acquiring) != mine { return index }
+                lock()
+                if case .timedOut = result { break }
+            }
+            timedOut = generation.load(ordering: .relaxed) == mine && state == .filling
+        }
+        if generation.load(ordering: .acquiring) != mine {
+            unlock()
+            return index
+        }
+        // Not released: the wait timed out (which breaks the barrier), or the barrier was
+        // broken or reset meanwhile. This thread leaves the generation.
+        if timedOut { state = .broken }
+        count -= 1
+        // The last thread out of a reset makes the barrier fill again.
+        if count == 0 && state == .resetting { state = .filling }
+        unlockAndWakeAll()
+        throw ThreadingError.brokenBarrier
     }
 
     /// Returns the barrier to its initial state; threads waiting in it get `brokenBarrier`.
@@ -152,6 +171,12 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
 
     private func unlock() {
         RawLock.unlock(address(of: word))
+    }
+
+    /// Releases the lock, then wakes every thread parked on the barrier.
+    private func unlockAndWakeAll() {
+        unlock()
+        ParkingLot.unparkAll(key: key)
     }
 
     private func withLock<R>(_ body: () -> R) -> R {

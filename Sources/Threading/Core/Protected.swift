@@ -20,6 +20,14 @@ final class Protected<Value> {
         defer { RawLock.unlock(address(of: word)) }
         return try body(&value)
     }
+
+    /// Stores `newValue` at `path` and returns what was there. The old value is released by the
+    /// caller, after the lock: its deinitializers (a closure's captures) may take this lock again.
+    func exchange<T>(_ path: WritableKeyPath<Value, T>, with newValue: T) -> T {
+        var old = newValue
+        withLock { swap(&$0[keyPath: path], &old) }
+        return old
+    }
 }
 
 // @unchecked Sendable: every access to `value` goes through `withLock`.

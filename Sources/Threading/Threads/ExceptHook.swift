@@ -64,12 +64,8 @@ private let hookStorage = Protected<@Sendable (ExceptHookArgs) -> Void>(defaultE
 /// down.
 public var excepthook: @Sendable (ExceptHookArgs) -> Void {
     get { hookStorage.withLock { $0 } }
-    set {
-        // The old hook is released after the lock: its captures' deinitializers may run code
-        // that reads or replaces the hook.
-        var old = newValue
-        hookStorage.withLock { swap(&$0, &old) }
-    }
+    // The old hook is released after the lock: its captures may replace the hook as they go.
+    set { _ = hookStorage.exchange(\.self, with: newValue) }
 }
 
 /// `TypeName: description`, the last line of a Python traceback.

@@ -86,18 +86,13 @@ extension Thread {
         emit(.end, error: nil)
 
         Registry.shared.remove(self)
+        state.withLock { $0.phase = .stopped }
         // The hooks and the target (left by a `run()` override) are let go of now, as CPython
         // deletes `_target`: a hook or target that captures this thread makes no lasting cycle.
-        // They are released after the lock, in case a capture's deinitializer reads the thread.
-        let leftovers = state.withLock { state in
-            state.phase = .stopped
-            defer {
-                state.hooks = TraceHooks.Pair()
-                state.target = nil
-            }
-            return (state.hooks, state.target)
-        }
-        withExtendedLifetime(leftovers) {}
+        // `exchange` releases them after the lock, in case a capture's deinitializer reads the
+        // thread.
+        _ = state.exchange(\.hooks, with: TraceHooks.Pair())
+        _ = state.exchange(\.target, with: nil)
         CurrentThread.set(nil)
         stoppedEvent.set()
     }

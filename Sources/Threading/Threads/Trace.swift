@@ -34,26 +34,20 @@ enum TraceHooks {
 
     private static let storage = Protected(Pair())
 
-    /// Stores `new` in `slot` and returns what was there.
-    private static func swapHook(_ slot: inout TraceFunction?, _ new: TraceFunction?) -> TraceFunction? {
-        let old = slot
-        slot = new
-        return old
-    }
-
     /// The hooks a thread starting now installs.
     static var current: Pair { storage.withLock { $0 } }
 
     /// Sets one hook for threads started from now on and, with `allThreads`, for every thread
     /// started here that is already running.
     static func set(_ which: WritableKeyPath<Pair, TraceFunction?>, to hook: TraceFunction?, allThreads: Bool) {
-        // Replaced hooks are released after the locks: their captures' deinitializers may run
-        // code that sets hooks again.
-        var replaced: [TraceFunction?] = []
-        storage.withLock { replaced.append(swapHook(&$0[keyPath: which], hook)) }
+        // Replaced hooks are released after the locks (`exchange`): their captures may set
+        // hooks again as they go.
+        _ = storage.exchange(which, with: hook)
         guard allThreads else { return }
+        let hooks: WritableKeyPath<Thread.State, Pair> = \.hooks
+        let slot = hooks.appending(path: which)
         for thread in enumerate() where thread.kind == .regular {
-            thread.state.withLock { replaced.append(swapHook(&$0.hooks[keyPath: which], hook)) }
+            _ = thread.state.exchange(slot, with: hook)
         }
     }
 }

@@ -96,7 +96,6 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
             unlock()
             throw error
         }
-        var timedOut = true
         if case .until(let deadline) = limit {
             while generation.load(ordering: .relaxed) == mine && state == .filling && !deadline.hasPassed {
                 let result = ParkingLot.park(
@@ -106,15 +105,15 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
                 lock()
                 if case .timedOut = result { break }
             }
-            timedOut = generation.load(ordering: .relaxed) == mine && state == .filling
         }
-        if generation.load(ordering: .acquiring) != mine {
+        // The lock is held again, so the generation and the state are settled.
+        if generation.load(ordering: .relaxed) != mine {
             unlock()
             return index
         }
-        // Not released: the wait timed out (which breaks the barrier), or the barrier was
-        // broken or reset meanwhile. This thread leaves the generation.
-        if timedOut { state = .broken }
+        // Not released. Still filling means this wait ran out (or was told not to wait), which
+        // breaks the barrier; otherwise it was broken or reset meanwhile. This thread leaves.
+        if state == .filling { state = .broken }
         count -= 1
         // The last thread out of a reset makes the barrier fill again.
         if count == 0 && state == .resetting { state = .filling }

@@ -184,15 +184,11 @@ extension SignalTests {
     /// timeout, every untimed wait returns exactly once, only after it was really woken, and no
     /// wake-up is lost.
     @Test func signalStormOnEveryPrimitive() throws {
-        handledSignals.store(0, ordering: .relaxed)
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = countSignal
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0  // no SA_RESTART
-        var previous = sigaction()
-        try #require(sigaction(SIGUSR1, &action, &previous) == 0)
-        defer { sigaction(SIGUSR1, &previous, nil) }
+        let ran: Void? = try withCountingHandler { try signalStorm() }
+        #expect(ran != nil, "sigaction failed: \(errno)")
+    }
 
+    private func signalStorm() throws {
         let timed = 0.4
         let heldLock = Lock()
         let heldRLock = RLock()
@@ -327,10 +323,7 @@ private final class SignalStorm: Sendable {
 
     /// Called by a waiter before it waits: lets SIGUSR1 in and signs up for signals.
     func enlist() {
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, SIGUSR1)
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        unblockSIGUSR1()
         let me = pthread_self()
         state.withLock { $0.targets.append(me) }
     }
@@ -399,26 +392,46 @@ private func interruptedWait(
     wake: (() throws -> Void)? = nil,
     _ body: @escaping @Sendable () throws -> String
 ) throws -> InterruptedOutcome {
+    let outcome = try withCountingHandler { try signalledWait(wake: wake, body) }
+    guard let outcome else {
+        Issue.record("sigaction failed: \(errno)")
+        return InterruptedOutcome(result: "", elapsed: 0, sent: 0, handled: 0, returnedBeforeWake: false)
+    }
+    return outcome
+}
+
+/// Runs `body` with `countSignal` as the SIGUSR1 handler, installed without SA_RESTART so that
+/// sleeping system calls end with EINTR, and the previous action restored after; nil (and `body`
+/// not run) if the handler cannot be installed. The count starts from zero.
+private func withCountingHandler<R>(_ body: () throws -> R) rethrows -> R? {
     handledSignals.store(0, ordering: .relaxed)  // touch the global before any handler runs
     var action = sigaction()
     action.__sigaction_handler.sa_handler = countSignal
     sigemptyset(&action.sa_mask)
-    action.sa_flags = 0  // no SA_RESTART: sleeping system calls end with EINTR
+    action.sa_flags = 0  // no SA_RESTART
     var previous = sigaction()
-    guard sigaction(SIGUSR1, &action, &previous) == 0 else {
-        Issue.record("sigaction failed: \(errno)")
-        return InterruptedOutcome(result: "", elapsed: 0, sent: 0, handled: 0, returnedBeforeWake: false)
-    }
+    guard sigaction(SIGUSR1, &action, &previous) == 0 else { return nil }
     defer { sigaction(SIGUSR1, &previous, nil) }
+    return try body()
+}
 
+/// Lets SIGUSR1 in on the calling thread. The tests run on Dispatch workers, which block most
+/// signals, and a new thread inherits that mask.
+private func unblockSIGUSR1() {
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    sigaddset(&unblock, SIGUSR1)
+    pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+}
+
+/// `interruptedWait`, once the handler is in place.
+private func signalledWait(
+    wake: (() throws -> Void)?,
+    _ body: @escaping @Sendable () throws -> String
+) throws -> InterruptedOutcome {
     let state = WaiterState()
     let waiter = RawThread {
-        // The test runs on a Dispatch worker, which blocks most signals, and a new thread inherits
-        // that mask: let SIGUSR1 in on the waiting thread.
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, SIGUSR1)
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        unblockSIGUSR1()
         state.thread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
         state.published.store(true, ordering: .sequentiallyConsistent)
         let start = monotonicSeconds()

@@ -13,6 +13,16 @@ public struct ThreadingError: Error, Sendable, CustomStringConvertible, Equatabl
         case overflowError
         /// Python's `threading.BrokenBarrierError`, a `RuntimeError`.
         case brokenBarrier
+        /// `concurrent.futures.CancelledError`: the result of a cancelled future.
+        case cancelled
+        /// Python's `TimeoutError` (`concurrent.futures.TimeoutError`): a future's answer was not
+        /// ready in time.
+        case timeout
+        /// `concurrent.futures.InvalidStateError`: a result set on a future that is already done.
+        case invalidState
+        /// `concurrent.futures.thread.BrokenThreadPool`, a `RuntimeError`: a worker's initializer
+        /// failed.
+        case brokenThreadPool
     }
 
     /// Which Python exception this is.
@@ -34,6 +44,10 @@ public struct ThreadingError: Error, Sendable, CustomStringConvertible, Equatabl
         case .valueError: name = "ValueError"
         case .overflowError: name = "OverflowError"
         case .brokenBarrier: name = "BrokenBarrierError"
+        case .cancelled: name = "CancelledError"
+        case .timeout: name = "TimeoutError"
+        case .invalidState: name = "InvalidStateError"
+        case .brokenThreadPool: name = "BrokenThreadPool"
         }
         return message.isEmpty ? name : "\(name): \(message)"
     }
@@ -56,4 +70,12 @@ extension ThreadingError {
     @usableFromInline static let semaphoreOverflow = ThreadingError(.overflowError, "semaphore value is too large")
     @usableFromInline static let noParties = ThreadingError(.valueError, "parties must be > 0")
     @usableFromInline static let brokenBarrier = ThreadingError(.brokenBarrier)
+    @usableFromInline static let cancelled = ThreadingError(.cancelled)
+    @usableFromInline static let timedOut = ThreadingError(.timeout)
+    @usableFromInline static let futureUnexpectedState = ThreadingError(.runtimeError, "Future in unexpected state")
+    @usableFromInline static let scheduleAfterShutdown = ThreadingError(.runtimeError, "cannot schedule new futures after shutdown")
+    @usableFromInline static let scheduleAfterInterpreterShutdown = ThreadingError(.runtimeError, "cannot schedule new futures after interpreter shutdown")
+    @usableFromInline static let brokenThreadPool = ThreadingError(.brokenThreadPool, "A thread initializer failed, the thread pool is not usable anymore")
+    @usableFromInline static let nonPositiveMaxWorkers = ThreadingError(.valueError, "max_workers must be greater than 0")
+    @usableFromInline static let nonPositiveBuffersize = ThreadingError(.valueError, "buffersize must be None or > 0")
 }

@@ -1,0 +1,376 @@
+import Synchronization
+
+/// The result of work that may not have finished yet, Python's `concurrent.futures.Future`.
+///
+/// A future is pending, then running, then finished with a value or an error; or, while still
+/// pending, cancelled. `ThreadPoolExecutor.submit` returns one; code that completes work itself
+/// creates one with `init()` and ends it with `setResult` or `setException`.
+///
+/// ```swift
+/// let future = try pool.submit { try download(url) }
+/// let page = try future.result(timeout: 10)   // rethrows download's error
+/// ```
+///
+/// The state is one atomic word: `isDone` and the `result()` of a finished future are one load,
+/// without a lock. Threads waiting for the result park on the future in the package's parking
+/// lot; completing it wakes them all, then tells the `wait` and `asCompleted` calls watching it,
+/// then runs the done callbacks, in the order they were added, outside the future's lock.
+///
+/// Two futures are equal only if they are the same object.
+public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, CustomStringConvertible {
+    // @unchecked Sendable: `outcome` is written once, under `word`, before the state says finished
+    // (with release ordering) and read only after an acquiring load has seen finished; `callbacks`
+    // and `waiters` are accessed only under `word`.
+
+    @usableFromInline static var pending: UInt32 { 0 }
+    @usableFromInline static var running: UInt32 { 1 }
+    @usableFromInline static var cancelledState: UInt32 { 2 }
+    @usableFromInline static var finished: UInt32 { 3 }
+    @usableFromInline static var stateMask: UInt32 { 3 }
+    /// Set while threads may be parked on the future, so that completing it wakes them.
+    @usableFromInline static var parkedBit: UInt32 { 4 }
+
+    /// The state (low two bits) and whether threads are parked; changed under `word`, except for
+    /// the parked bit, which waiters set and clear under the parking lot's bucket lock.
+    @usableFromInline
+    let state = Atomic<UInt32>(Future.pending)
+    /// The lock word guarding the fields below.
+    private let word = Atomic<UInt32>(RawLock.unlocked)
+    @usableFromInline
+    var outcome: Result<Value, any Error>? = nil
+    private var callbacks: [@Sendable (Future<Value>) -> Void] = []
+    private var waiters: [FutureWaiter<Value>] = []
+
+    /// Creates a pending future, as Python's `Future()`.
+    public init() {}
+
+    // MARK: State
+
+    /// Whether the future was cancelled (Python's `cancelled()`).
+    public var isCancelled: Bool {
+        state.load(ordering: .acquiring) & Future.stateMask == Future.cancelledState
+    }
+
+    /// Whether the work is running and can no longer be cancelled (Python's `running()`).
+    public var isRunning: Bool {
+        state.load(ordering: .acquiring) & Future.stateMask == Future.running
+    }
+
+    /// Whether the future is finished or cancelled (Python's `done()`).
+    @inlinable
+    public var isDone: Bool {
+        state.load(ordering: .acquiring) & Future.stateMask >= Future.cancelledState
+    }
+
+    /// Whether the future finished with an error (not cancelled).
+    var hasFailed: Bool {
+        guard state.load(ordering: .acquiring) & Future.stateMask == Future.finished else { return false }
+        if case .failure = outcome { return true }
+        return false
+    }
+
+    // MARK: Results
+
+    /// The value the work returned, waiting for it if need be.
+    ///
+    /// - Parameters:
+    ///   - timeout: The longest wait, in seconds; `nil` waits without limit, zero or negative
+    ///     does not wait.
+    /// - Returns: The value passed to `setResult` (the work's return value).
+    /// - Throws: The very error the work threw (passed to `setException`);
+    ///   `ThreadingError.Kind.cancelled` when the future was cancelled; `.timeout` when `timeout`
+    ///   passed first; `.valueError` for a NaN timeout and `.overflowError` above `timeoutMax`,
+    ///   when the call would wait.
+    /// - Complexity: One atomic load when the future is finished.
+    @inlinable
+    public func result(timeout: Double? = nil) throws -> Value {
+        if _fastPath(state.load(ordering: .acquiring) & Future.stateMask == Future.finished) {
+            return try outcome.unsafelyUnwrapped.get()
+        }
+        return try resultSlow(timeout: timeout)
+    }
+
+    @usableFromInline
+    func resultSlow(timeout: Double?) throws -> Value {
+        try waitUntilDone(timeout: timeout)
+        return try outcome.unsafelyUnwrapped.get()
+    }
+
+    /// The error the work threw, or `nil` if it returned a value, waiting for it if need be.
+    ///
+    /// - Parameters:
+    ///   - timeout: The longest wait, in seconds; `nil` waits without limit, zero or negative
+    ///     does not wait.
+    /// - Returns: The error passed to `setException`, or `nil` after `setResult`.
+    /// - Throws: `ThreadingError.Kind.cancelled` when the future was cancelled; `.timeout` when
+    ///   `timeout` passed first; `.valueError` for a NaN timeout and `.overflowError` above
+    ///   `timeoutMax`, when the call would wait.
+    public func exception(timeout: Double? = nil) throws -> (any Error)? {
+        try waitUntilDone(timeout: timeout)
+        if case .failure(let error) = outcome.unsafelyUnwrapped { return error }
+        return nil
+    }
+
+    /// Returns once the future is finished; throws `.cancelled`, `.timeout` or a timeout argument
+    /// error otherwise.
+    func waitUntilDone(timeout: Double?) throws(ThreadingError) {
+        var current = state.load(ordering: .acquiring) & Future.stateMask
+        if current < Future.cancelledState {
+            if case .until(let deadline) = try WaitLimit.forWait(timeout) {
+                park(until: deadline)
+            }
+            current = state.load(ordering: .acquiring) & Future.stateMask
+        }
+        switch current {
+        case Future.finished: return
+        case Future.cancelledState: throw .cancelled
+        default: throw .timedOut
+        }
+    }
+
+    /// Parks the calling thread until the future is done or `deadline` passes.
+    private func park(until deadline: Deadline) {
+        _ = ParkingLot.park(
+            key: key,
+            deadline: deadline,
+            validate: {
+                var current = state.load(ordering: .acquiring)
+                while current & Future.stateMask < Future.cancelledState {
+                    if current & Future.parkedBit != 0 { return true }
+                    let (exchanged, seen) = state.compareExchange(
+                        expected: current, desired: current | Future.parkedBit, ordering: .acquiringAndReleasing)
+                    if exchanged { return true }
+                    current = seen
+                }
+                return false
+            },
+            timedOut: { othersWaiting in
+                guard !othersWaiting else { return }
+                var current = state.load(ordering: .relaxed)
+                while current & Future.parkedBit != 0 {
+                    let (exchanged, seen) = state.compareExchange(
+                        expected: current, desired: current & ~Future.parkedBit, ordering: .relaxed)
+                    if exchanged { return }
+                    current = seen
+                }
+            }
+        )
+    }
+
+    // MARK: Completion
+
+    /// Cancels the work if it has not started.
+    ///
+    /// A cancelled future is done: threads waiting for its result are woken (and throw
+    /// `.cancelled`), the `wait` and `asCompleted` calls watching it count it as done, and its
+    /// done callbacks run, on this thread, before `cancel` returns.
+    ///
+    /// - Returns: `false` if the work is running or finished; `true` if the future is now
+    ///   cancelled (or already was).
+    @discardableResult
+    public func cancel() -> Bool {
+        lock()
+        let current = state.load(ordering: .relaxed)
+        switch current & Future.stateMask {
+        case Future.running, Future.finished:
+            unlock()
+            return false
+        case Future.cancelledState:
+            unlock()
+            return true
+        default:
+            // An exchange, not a store: a waiter may set the parked bit meanwhile, without the lock.
+            let old = state.exchange(Future.cancelledState, ordering: .acquiringAndReleasing)
+            finishLocked(wasParked: old & Future.parkedBit != 0, failed: false)
+            return true
+        }
+    }
+
+    /// Marks the future running, unless it was cancelled: what an executor calls before it runs
+    /// the work (Python's `set_running_or_notify_cancel()`).
+    ///
+    /// - Returns: `true` if the future was pending and is now running (run the work); `false` if
+    ///   it was cancelled (do not).
+    /// - Throws: `ThreadingError.Kind.runtimeError` ("Future in unexpected state") when the
+    ///   future is already running or finished.
+    public func setRunningOrNotifyCancel() throws -> Bool {
+        lock()
+        defer { unlock() }
+        var current = state.load(ordering: .relaxed)
+        while true {
+            switch current & Future.stateMask {
+            case Future.pending:
+                let (exchanged, seen) = state.compareExchange(
+                    expected: current, desired: (current & Future.parkedBit) | Future.running,
+                    ordering: .acquiringAndReleasing)
+                if exchanged { return true }
+                current = seen
+            case Future.cancelledState:
+                return false
+            default:
+                throw ThreadingError.futureUnexpectedState
+            }
+        }
+    }
+
+    /// Finishes the future with `value`: waiters wake and get it, done callbacks run.
+    ///
+    /// - Throws: `ThreadingError.Kind.invalidState` ("FINISHED: <description>" or
+    ///   "CANCELLED: <description>") when the future is already finished or cancelled; it is
+    ///   left as it was.
+    public func setResult(_ value: Value) throws {
+        try complete(.success(value))
+    }
+
+    /// Finishes the future with `error`: `result()` rethrows it, `exception()` returns it.
+    ///
+    /// - Throws: `ThreadingError.Kind.invalidState` ("FINISHED: <description>" or
+    ///   "CANCELLED: <description>") when the future is already finished or cancelled; it is
+    ///   left as it was.
+    public func setException(_ error: any Error) throws {
+        try complete(.failure(error))
+    }
+
+    /// Finishes the future with `outcome`, or throws `.invalidState` if it is done.
+    func complete(_ outcome: Result<Value, any Error>) throws(ThreadingError) {
+        lock()
+        let current = state.load(ordering: .relaxed)
+        guard current & Future.stateMask < Future.cancelledState else {
+            unlock()
+            let prefix = current & Future.stateMask == Future.finished ? "FINISHED" : "CANCELLED"
+            throw ThreadingError(.invalidState, "\(prefix): \(description)")
+        }
+        self.outcome = outcome
+        // An exchange, not a store: a waiter may set the parked bit meanwhile, without the lock.
+        let old = state.exchange(Future.finished, ordering: .acquiringAndReleasing)
+        var failed = false
+        if case .failure = outcome { failed = true }
+        finishLocked(wasParked: old & Future.parkedBit != 0, failed: failed)
+    }
+
+    /// With the lock held and the state just made final: releases the lock, wakes the parked
+    /// threads, tells the waiters, runs the callbacks.
+    private func finishLocked(wasParked: Bool, failed: Bool) {
+        let callbacks = self.callbacks.isEmpty ? [] : takeCallbacks()
+        let waiters = self.waiters.isEmpty ? [] : takeWaiters()
+        unlock()
+        if wasParked { ParkingLot.unparkAll(key: key) }
+        for waiter in waiters { waiter.futureDone(self, failed: failed) }
+        for callback in callbacks { callback(self) }
+    }
+
+    private func takeCallbacks() -> [@Sendable (Future<Value>) -> Void] {
+        var taken: [@Sendable (Future<Value>) -> Void] = []
+        swap(&taken, &callbacks)
+        return taken
+    }
+
+    private func takeWaiters() -> [FutureWaiter<Value>] {
+        var taken: [FutureWaiter<Value>] = []
+        swap(&taken, &waiters)
+        return taken
+    }
+
+    // MARK: Callbacks and waiters
+
+    /// Calls `fn` with the future once it is done (finished or cancelled).
+    ///
+    /// Callbacks run once each, in the order added, on the thread that completes the future (the
+    /// worker, or the thread that calls `cancel()`), outside the future's lock; on a future that
+    /// is already done, `fn` runs at once, on this thread.
+    ///
+    /// - Parameters:
+    ///   - fn: The callback; it may use the future (its `result()` returns at once).
+    public func addDoneCallback(_ fn: @escaping @Sendable (Future<Value>) -> Void) {
+        lock()
+        if state.load(ordering: .relaxed) & Future.stateMask < Future.cancelledState {
+            callbacks.append(fn)
+            unlock()
+            return
+        }
+        unlock()
+        fn(self)
+    }
+
+    /// Calls `fn` with the future once it is done; an error `fn` throws is reported on standard
+    /// error ("exception calling callback for <Future …>", as CPython logs it) and the callbacks
+    /// after it still run.
+    ///
+    /// - Parameters:
+    ///   - fn: The callback; it runs as the non-throwing form's does.
+    public func addDoneCallback(_ fn: @escaping @Sendable (Future<Value>) throws -> Void) {
+        addDoneCallback { (future: Future<Value>) -> Void in
+            do {
+                try fn(future)
+            } catch {
+                reportCallbackError(error, future: future.description)
+            }
+        }
+    }
+
+    /// Registers `waiter` to be told when the future is done; returns `false` (and registers
+    /// nothing) if it is done already.
+    func addWaiter(_ waiter: FutureWaiter<Value>) -> Bool {
+        lock()
+        defer { unlock() }
+        guard state.load(ordering: .relaxed) & Future.stateMask < Future.cancelledState else { return false }
+        waiters.append(waiter)
+        return true
+    }
+
+    /// Unregisters `waiter` (nothing if it is not registered).
+    func removeWaiter(_ waiter: FutureWaiter<Value>) {
+        lock()
+        let index = waiters.firstIndex { $0 === waiter }
+        let removed = index.map { waiters.remove(at: $0) }
+        unlock()
+        _ = removed  // released after the lock
+    }
+
+    // MARK: Identity and description
+
+    private var key: UnsafeRawPointer {
+        UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    @inline(__always)
+    private func lock() {
+        RawLock.lock(address(of: word))
+    }
+
+    @inline(__always)
+    private func unlock() {
+        RawLock.unlock(address(of: word))
+    }
+
+    /// Python's repr: `<Future at 0x… state=pending>` (or `running`, `cancelled`),
+    /// `<Future at 0x… state=finished returned TYPE>` or `<Future at 0x… state=finished raised TYPE>`.
+    public var description: String {
+        let at = "<Future at 0x\(String(UInt(bitPattern: key), radix: 16))"
+        switch state.load(ordering: .acquiring) & Future.stateMask {
+        case Future.pending: return "\(at) state=pending>"
+        case Future.running: return "\(at) state=running>"
+        case Future.cancelledState: return "\(at) state=cancelled>"
+        default:
+            switch outcome.unsafelyUnwrapped {
+            case .success(let value): return "\(at) state=finished returned \(type(of: value))>"
+            case .failure(let error): return "\(at) state=finished raised \(type(of: error))>"
+            }
+        }
+    }
+
+    /// Whether `lhs` and `rhs` are the same future.
+    public static func == (lhs: Future, rhs: Future) -> Bool {
+        lhs === rhs
+    }
+
+    /// Hashes the future's identity.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ObjectIdentifier(self))
+    }
+}
+
+/// Writes CPython's log line for a done callback that raised, with the error, to standard error.
+func reportCallbackError(_ error: any Error, future: String) {
+    writeToStandardError("exception calling callback for \(future)\n\(describeError(type: type(of: error), value: error))\n")
+}

@@ -300,7 +300,7 @@ import Testing
                 sleep(seconds: 0.020)
             }
         }
-        threads.forEach { $0.join() }
+        threads.joinAll()
         #expect(errors.values == [])
         #expect(arrivals.count == parties)
         for arrival in arrivals.values {
@@ -330,7 +330,7 @@ import Testing
             threads.append(RawThread { outcomes.append((order, outcome { try barrier.wait() }, pthread_self())) })
             if order < 2 { #expect(waitUntil { barrier.nWaiting == order + 1 }) }
         }
-        threads.forEach { $0.join() }
+        threads.joinAll()
         let byOrder = outcomes.values.sorted { $0.order < $1.order }
         #expect(byOrder.map(\.outcome) == [.broken, .broken, .actionError(42)])
         #expect(actionThread.count == 1)

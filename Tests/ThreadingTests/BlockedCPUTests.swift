@@ -76,7 +76,7 @@ import Testing
         try sem.release(perKind)
         event.set()
         _ = try barrier.wait(timeout: 10)
-        threads.forEach { $0.join() }
+        threads.joinAll()
 
         #expect(stillBlocked, "a waiter returned during the window: the window did not measure blocked threads")
         #expect(windowCPU >= 0)

@@ -502,7 +502,7 @@ import Testing
             try cond.withLock { try cond.notify() }
             #expect(conditionTestsPoll { woken.count == k + 1 })
         }
-        threads.forEach { $0.join() }
+        threads.joinAll()
         #expect(woken.values == [0, 1, 2, 3, 4])
         #expect(results.values == [true, true, true, true, true])
     }
@@ -594,7 +594,7 @@ import Testing
         #expect(woken.values.last == "A2")
         #expect(b.description.hasSuffix(", 1)>"))
         try b.withLock { try b.notifyAll() }
-        threads.forEach { $0.join() }
+        threads.joinAll()
         #expect(woken.values.sorted() == ["A0", "A1", "A2", "B0", "B1"])
     }
 

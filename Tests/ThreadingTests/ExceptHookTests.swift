@@ -35,7 +35,7 @@ struct HookCall: Sendable {
 /// Installs a hook that records the calls for `threads` (others go to the default hook), runs
 /// `body`, and restores the default hook.
 func withRecordingHook(
-    for threads: @escaping @Sendable () -> [Threading.Thread], _ body: (SharedList<HookCall>) throws -> Void
+    for threads: @autoclosure @escaping @Sendable () -> [Threading.Thread], _ body: (SharedList<HookCall>) throws -> Void
 ) rethrows {
     let calls = SharedList<HookCall>()
     excepthook = { args in
@@ -109,7 +109,7 @@ func withRecordingHook(
 
     @Test func test_custom_excepthook() throws {
         let thread = ThreadRunFail()
-        try withRecordingHook(for: { [thread] }) { calls in
+        try withRecordingHook(for: [thread]) { calls in
             try thread.start()
             try thread.join()
             let recorded = calls.values
@@ -126,7 +126,7 @@ func withRecordingHook(
     /// `join()` returns.
     @Test func test_excepthook_runs_on_the_thread() throws {
         let thread = Threading.Thread(target: { throw ThreadingError(.valueError, "x") })
-        try withRecordingHook(for: { [thread] }) { calls in
+        try withRecordingHook(for: [thread]) { calls in
             try thread.start()
             try thread.join()
             let call = try #require(calls.values.first)
@@ -143,7 +143,7 @@ func withRecordingHook(
     /// A SystemExit reaches a custom hook (only the default hook ignores it).
     @Test func test_system_exit_reaches_custom_hook() throws {
         let thread = Threading.Thread(target: { throw SystemExit(code: 3) })
-        try withRecordingHook(for: { [thread] }) { calls in
+        try withRecordingHook(for: [thread]) { calls in
             try thread.start()
             try thread.join()
             let call = try #require(calls.values.first)
@@ -156,7 +156,7 @@ func withRecordingHook(
     /// once, and threads started afterwards run normally.
     @Test func test_throwing_threads_do_not_end_the_process() throws {
         let threads = (0..<20).map { i in Threading.Thread(target: { throw RunFailed("failure \(i)") }) }
-        try withRecordingHook(for: { threads }) { calls in
+        try withRecordingHook(for: threads) { calls in
             for t in threads { try t.start() }
             for t in threads { try t.join() }
             #expect(calls.count == 20)
@@ -174,7 +174,7 @@ func withRecordingHook(
     /// A Timer's function that throws goes to the hook, with the timer as the thread.
     @Test func test_timer_function_throws() throws {
         let timer = Threading.Timer(interval: 0.01) { throw RunFailed("timer") }
-        try withRecordingHook(for: { [timer] }) { calls in
+        try withRecordingHook(for: [timer]) { calls in
             try timer.start()
             try timer.join()
             let call = try #require(calls.values.first)

@@ -109,7 +109,8 @@ private func countSignal(_ signal: Int32) {
     @Test func lockUntimedAcquire() throws {
         let lock = Lock()
         try lock.acquire()
-        let outcome = try interruptedWait(wake: { try lock.release() }) {
+        let wake = { try lock.release() }
+        let outcome = try interruptedWait(wake: wake) {
             let got = try lock.acquire()
             try lock.release()
             return got ? "acquired" : "not acquired"
@@ -122,7 +123,8 @@ private func countSignal(_ signal: Int32) {
     @Test func rlockUntimedAcquire() throws {
         let lock = RLock()
         try lock.acquire()
-        let outcome = try interruptedWait(wake: { try lock.release() }) {
+        let wake = { try lock.release() }
+        let outcome = try interruptedWait(wake: wake) {
             let got = try lock.acquire()
             let depth = lock.recursionCount
             try lock.release()
@@ -136,7 +138,8 @@ private func countSignal(_ signal: Int32) {
     @Test(arguments: [false, true])
     func conditionUntimedWait(reentrant: Bool) throws {
         let cond = reentrant ? Condition() : Condition(Lock())
-        let outcome = try interruptedWait(wake: { try cond.withLock { try cond.notify() } }) {
+        let wake = { try cond.withLock { try cond.notify() } }
+        let outcome = try interruptedWait(wake: wake) {
             try cond.withLock { try cond.wait() ? "notified" : "not notified" }
         }
         #expect(outcome.result == "notified")
@@ -146,7 +149,8 @@ private func countSignal(_ signal: Int32) {
 
     @Test func semaphoreUntimedAcquire() throws {
         let sem = try Threading.Semaphore(0)
-        let outcome = try interruptedWait(wake: { try sem.release() }) { try sem.acquire() ? "acquired" : "not acquired" }
+        let wake = { try sem.release() }
+        let outcome = try interruptedWait(wake: wake) { try sem.acquire() ? "acquired" : "not acquired" }
         #expect(outcome.result == "acquired")
         expectWokenOnce(outcome)
         #expect(sem.currentValue == 0, "the one unit was taken exactly once")
@@ -154,7 +158,8 @@ private func countSignal(_ signal: Int32) {
 
     @Test func eventUntimedWait() throws {
         let event = Event()
-        let outcome = try interruptedWait(wake: { event.set() }) { try event.wait() ? "set" : "not set" }
+        let wake = { event.set() }
+        let outcome = try interruptedWait(wake: wake) { try event.wait() ? "set" : "not set" }
         #expect(outcome.result == "set")
         expectWokenOnce(outcome)
     }

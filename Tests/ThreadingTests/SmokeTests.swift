@@ -12,7 +12,7 @@ import Testing
                 try! lock.release()
             }
         }
-        threads.forEach { $0.join() }
+        threads.joinAll()
         #expect(counter.current == 40_000)
     }
 

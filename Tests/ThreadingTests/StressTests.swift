@@ -38,7 +38,7 @@ import Testing
                 try! lock.release()
             }
         }
-        threads.forEach { $0.join() }
+        threads.joinAll()
         #expect(box.value == 800_000)
         #expect(!lock.isLocked)
     }
@@ -59,7 +59,7 @@ import Testing
                 try! lock.release()
             }
         }
-        threads.forEach { $0.join() }
+        threads.joinAll()
         #expect(box.value == 1_600_000)
         #expect(depthErrors.current == 0)
         #expect(!lock.isLocked)
@@ -94,7 +94,7 @@ import Testing
                 try! lock.release()
             }
         }
-        threads.forEach { $0.join() }
+        threads.joinAll()
         #expect(violations.current == 0)
         #expect(failedBlocking.current == 0)
         #expect(box.value == acquisitions.current)
@@ -170,12 +170,12 @@ import Testing
                 failures.append("a producer threw \(error)")
             }
         }
-        producerThreads.forEach { $0.join() }
+        producerThreads.joinAll()
         try locked(notEmpty) {
             queue.done = true
             try notEmpty.notifyAll()
         }
-        consumerThreads.forEach { $0.join() }
+        consumerThreads.joinAll()
 
         #expect(failures.values == [])
         let all = consumed.values.flatMap { $0 }.sorted()
@@ -213,7 +213,7 @@ import Testing
                 try! pool.release()
             }
         }
-        threads.forEach { $0.join() }
+        threads.joinAll()
         #expect(timeouts.current == 0)
         #expect(overbooked.current == 0)
         #expect(highWater.load(ordering: .relaxed) >= 1)
@@ -265,7 +265,7 @@ import Testing
         #expect(sem.currentValue == 0)
         stop.store(true, ordering: .sequentiallyConsistent)
         try sem.release(waiterCount)  // one stop unit per waiter
-        waiters.forEach { $0.join() }
+        waiters.joinAll()
         #expect(failures.values == [])
         #expect(consumed.current == released)
         #expect(perWaiter.values.reduce(0, +) == released)
@@ -290,7 +290,7 @@ import Testing
             }
             results.append(indices)
         }
-        threads.forEach { $0.join() }
+        threads.joinAll()
         #expect(failures.values == [])
         #expect(!barrier.isBroken)
         let perThread = results.values

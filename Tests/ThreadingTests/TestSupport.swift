@@ -49,6 +49,13 @@ private func rawThreadEntry(_ context: UnsafeMutableRawPointer?) -> UnsafeMutabl
     return nil
 }
 
+extension [RawThread] {
+    /// Waits for every thread to end, in order.
+    func joinAll() {
+        for thread in self { thread.join() }
+    }
+}
+
 /// Starts `count` raw threads running `body(i)` and returns them.
 @discardableResult
 func spawn(_ count: Int = 1, _ body: @escaping @Sendable (Int) -> Void) -> [RawThread] {

@@ -24,7 +24,7 @@ import Testing
             let me = currentThread()
             names.append(me.description)
             names.append("\(enumerate().contains { $0 === me })")
-        }.forEach { $0.join() }
+        }.joinAll()
         #expect(names.values[0].hasPrefix("<_DummyThread(Dummy-"))
         #expect(names.values[1] == "true")
     }

@@ -232,7 +232,7 @@ let stackSizeGate = TestGate()
             let created = Threading.Thread()
             names.append(created.name)
             names.append(currentThread().name)
-        }.forEach { $0.join() }
+        }.joinAll()
         let values = names.values
         let threadNumber = counterNumber(values[0], prefix: "Thread")
         let dummyNumber = counterNumber(values[1], prefix: "Dummy")
@@ -400,7 +400,7 @@ let stackSizeGate = TestGate()
         #expect(currentThread().ident != nil)
         #expect(mainThread().ident != nil)
         let seen = Mutex<(UInt?, UInt)>((nil, 0))
-        spawn { _ in seen.withLock { $0 = (currentThread().ident, pthreadSelf()) } }.forEach { $0.join() }
+        spawn { _ in seen.withLock { $0 = (currentThread().ident, pthreadSelf()) } }.joinAll()
         let (ident, tid) = seen.withLock { $0 }
         #expect(ident == tid)
         #expect(tid != 0)
@@ -415,7 +415,7 @@ let stackSizeGate = TestGate()
             facts.withLock {
                 $0 = (dummy, pthreadSelf(), isEnumerated(dummy), dummy.isAlive, currentThread() === dummy, dummy.description)
             }
-        }.forEach { $0.join() }
+        }.joinAll()
         let (found, tid, enumerated, alive, stable, description) = facts.withLock { $0 }
         let dummy = try #require(found)
         #expect(dummy.ident == tid)
@@ -435,7 +435,7 @@ let stackSizeGate = TestGate()
     @Test func test_short_lived_foreign_threads_leave_no_dummy() throws {
         let dummies = SharedList<Threading.Thread>()
         for _ in 0..<10 {
-            spawn(20) { _ in dummies.append(currentThread()) }.forEach { $0.join() }
+            spawn(20) { _ in dummies.append(currentThread()) }.joinAll()
         }
         let all = dummies.values
         #expect(all.count == 200)

@@ -1,12 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 let package = Package(
     name: "swift-threading",
     products: [
@@ -49,8 +43,3 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-// The documentation plugin only when asked for (`THREADING_DOCC=1`), so that building and testing
-// the library resolves no package at all.
-if ProcessInfo.processInfo.environment["THREADING_DOCC"] != nil {
-    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
-}

@@ -25,6 +25,12 @@ int cthreading_futex_wake(uint32_t *word, int count) {
     return rc >= 0 ? (int)rc : -errno;
 }
 
+int cthreading_futex_requeue(uint32_t *from, uint32_t expected, uint32_t *to, int count) {
+    // The fourth argument carries the requeue count in the place of a timeout; none is woken.
+    long rc = syscall(SYS_futex, from, FUTEX_CMP_REQUEUE | FUTEX_PRIVATE_FLAG, 0, (void *)(long)count, to, expected);
+    return rc >= 0 ? (int)rc : -errno;
+}
+
 uint64_t cthreading_gettid(void) {
     return (uint64_t)syscall(SYS_gettid);
 }

@@ -9,6 +9,12 @@
 // - test_threading.test_old_threading_api (its `notifyAll()` part): a Python DeprecationWarning;
 //   `notifyAll()` is this API's name for `notify_all()`, with no warning to check.
 
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
 import Testing
 
 @testable import Threading
@@ -701,6 +707,155 @@ import Testing
         #expect(!cond.rlockUnderTest.isLocked)
     }
 
+    // MARK: - Wait morphing: a notified waiter is moved onto the lock's queue
+
+    @Test(arguments: [false, true])
+    func aNotifiedWaiterSleepsOnceAndReturnsAfterTheNotifierReleases(overRLock: Bool) throws {
+        let cond = overRLock ? Condition(RLock()) : Condition(Lock())
+        let entered = Counter()
+        let switches = SharedList<Int>()
+        let returnedAt = SharedList<Double>()
+        let bunch = Bunch(1) {
+            try cond.withLock {
+                entered.increment()
+                let before = voluntaryContextSwitchesOfThisThread()
+                let notified = try cond.wait(timeout: 30)
+                #expect(notified)
+                returnedAt.append(monotonicSeconds())
+                switches.append(voluntaryContextSwitchesOfThisThread() - before)
+                #expect(cond.isOwned)
+            }
+        }
+        #expect(conditionTestsPoll { entered.current == 1 })
+        var releasedAt = 0.0
+        try cond.withLock {
+            try cond.notify()
+            sleep(seconds: 0.1)
+            releasedAt = monotonicSeconds()
+        }
+        bunch.join()
+        #expect(returnedAt.values.count == 1)
+        #expect(returnedAt.values.allSatisfy { $0 >= releasedAt })
+        // Moved onto the lock's queue, the waiter slept once: it was not woken by the notify only
+        // to block again on the lock held for 100 ms (that would be two sleeps).
+        #expect(switches.values == [1])
+    }
+
+    @Test(arguments: [false, true])
+    func notifyAllMovesEveryWaiterOntoTheLockAndEachGetsItInTurn(overRLock: Bool) throws {
+        let rlock = RLock()
+        let cond = overRLock ? Condition(rlock) : Condition(Lock())
+        let n = 8
+        let entered = Counter()
+        let inside = Counter()
+        let overlaps = Counter()
+        let bunch = Bunch(n) {
+            try cond.withLock {
+                if overRLock { try rlock.acquire() }
+                entered.increment()
+                let notified = try cond.wait(timeout: 30)
+                #expect(notified)
+                if inside.increment() != 1 { overlaps.increment() }
+                if overRLock { #expect(rlock.recursionCount == 2) }
+                sleep(seconds: 0.001)
+                inside.increment(by: -1)
+                if overRLock { try rlock.release() }
+            }
+        }
+        #expect(conditionTestsPoll { entered.current == n })
+        waitThreadsBlocked(1)
+        try cond.withLock { try cond.notifyAll() }
+        bunch.join()
+        #expect(bunch.finishedCount == n)
+        #expect(overlaps.current == 0)
+        #expect(!cond.isOwned)
+    }
+
+    @Test func aWaiterMovedOntoALockThatAnotherThreadHoldsWakesAtThatRelease() throws {
+        let lock = Lock()
+        let cond = Condition(lock)
+        let entered = Counter()
+        let returnedAt = SharedList<Double>()
+        let waiter = Bunch(1) {
+            try cond.withLock {
+                entered.increment()
+                let notified = try cond.wait(timeout: 30)
+                #expect(notified)
+                returnedAt.append(monotonicSeconds())
+            }
+        }
+        #expect(conditionTestsPoll { entered.current == 1 })
+        waitThreadsBlocked(1)
+        let holding = Counter()
+        let releasedAt = SharedList<Double>()
+        let holder = Bunch(1) {
+            try lock.acquire()
+            holding.increment()
+            sleep(seconds: 0.1)
+            releasedAt.append(monotonicSeconds())
+            try lock.release()
+        }
+        #expect(conditionTestsPoll { holding.current == 1 })
+        // The lock is held by the holder, so this thread may notify (a Lock has no owner).
+        try cond.notify()
+        holder.join()
+        waiter.join()
+        #expect(returnedAt.values.count == 1 && releasedAt.values.count == 1)
+        #expect(returnedAt.values.first! >= releasedAt.values.first!)
+        #expect(!lock.isLocked)
+    }
+
+    @Test(arguments: [false, true])
+    func aMovedWaiterAndThreadsBlockedOnTheLockAllGetIt(overRLock: Bool) throws {
+        let rlock = RLock()
+        let lock = Lock()
+        let cond = overRLock ? Condition(rlock) : Condition(lock)
+        let entered = Counter()
+        let got = Counter()
+        let waiter = Bunch(1) {
+            try cond.withLock {
+                entered.increment()
+                let notified = try cond.wait(timeout: 30)
+                #expect(notified)
+                got.increment()
+            }
+        }
+        #expect(conditionTestsPoll { entered.current == 1 })
+        waitThreadsBlocked(1)
+        try cond.acquire()
+        let contenders = Bunch(3) {
+            cond.withLock { _ = got.increment() }
+        }
+        contenders.waitForStarted()
+        waitThreadsBlocked(3)
+        try cond.notify()
+        try cond.release()
+        waiter.join()
+        contenders.join()
+        #expect(got.current == 4)
+        #expect(!(overRLock ? rlock.isLocked : lock.isLocked))
+    }
+
+    @Test func aNotifiedWaiterWhoseTimeoutPassesOnTheLocksQueueStillReportsTheNotify() throws {
+        let cond = Condition(Lock())
+        let entered = Counter()
+        let results = SharedList<Bool>()
+        let bunch = Bunch(1) {
+            try cond.withLock {
+                entered.increment()
+                results.append(try cond.wait(timeout: 0.3))
+            }
+        }
+        #expect(conditionTestsPoll { entered.current == 1 })
+        try cond.withLock {
+            try cond.notify()
+            // The waiter's deadline passes while it sleeps on the lock: it was notified all the same.
+            sleep(seconds: 0.6)
+        }
+        bunch.join()
+        #expect(results.values == [true])
+    }
+
     // MARK: - The assertions above can fail
 
     @Test func assertionsCanFail() throws {
@@ -744,6 +899,14 @@ private func roundTrip(_ cond: Condition) throws {
     try cond.withLock { try cond.notify() }
     bunch.join()
     #expect(results.values == [true])
+}
+
+/// The calling thread's voluntary context switches so far (`getrusage(RUSAGE_THREAD)`): how many
+/// times it has blocked.
+private func voluntaryContextSwitchesOfThisThread() -> Int {
+    var usage = rusage()
+    getrusage(__rusage_who_t(1), &usage)  // RUSAGE_THREAD, which Glibc's module does not export
+    return usage.ru_nvcsw
 }
 
 /// Polls `condition` until it holds or `timeout` seconds pass (CPython's `sleeping_retry`

@@ -15,6 +15,11 @@ int cthreading_futex_wait(uint32_t *word, uint32_t expected, const struct timesp
 /// Wakes at most `count` threads sleeping on `word`. Returns how many were woken, or -errno.
 int cthreading_futex_wake(uint32_t *word, int count);
 
+/// Moves at most `count` threads sleeping on `from` to sleep on `to` instead, without waking
+/// any, provided `*from == expected` (FUTEX_CMP_REQUEUE). Returns how many were moved, or -errno
+/// (-EAGAIN when `*from` differed).
+int cthreading_futex_requeue(uint32_t *from, uint32_t expected, uint32_t *to, int count);
+
 /// The kernel's id of the calling thread.
 uint64_t cthreading_gettid(void);
 

@@ -110,9 +110,26 @@ public final class Condition: Lockable, CustomStringConvertible {
             },
             timedOut: { _ in waiterCount.wrappingSubtract(1, ordering: .relaxed) }
         )
+        // A notified waiter may have been moved onto the lock's queue and woken by its release:
+        // it has slept on the lock word, and takes the lock as a woken sleeper does.
+        var requeued = false
+        if case .unparked(let token) = result { requeued = token & ParkingLot.requeued != 0 }
         switch underlying {
-        case .lock(let lock): if releaseError == nil { _ = try? lock.acquire() }
-        case .rlock(let lock): if releaseError == nil { lock.acquire(restoring: saved) }
+        case .lock(let lock):
+            if releaseError != nil {
+                // Not taking the lock: pass on the lock's wake-up that this thread consumed.
+                if requeued { Platform.futexWake(address(of: lock.word), count: 1) }
+            } else if requeued {
+                _ = RawLock.lockContended(address(of: lock.word), deadline: .never, slept: true)
+            } else {
+                _ = try? lock.acquire()
+            }
+        case .rlock(let lock):
+            if releaseError != nil {
+                if requeued { Platform.futexWake(address(of: lock.word), count: 1) }
+            } else {
+                lock.acquire(restoring: saved, slept: requeued)
+            }
         }
         if case .unparked = result { return true }
         return false
@@ -160,7 +177,14 @@ public final class Condition: Lockable, CustomStringConvertible {
         guard isOwned else { throw ThreadingError.notifyUnowned }
         guard n > 0, waiterCount.load(ordering: .relaxed) > 0 else { return }
         var woken = 0
-        ParkingLot.unpark(key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())) { _ in
+        // The woken threads' next step is to take the lock: they are moved onto its queue rather
+        // than woken while the notifier still holds it.
+        let lockWord: UnsafePointer<Atomic<UInt32>>
+        switch underlying {
+        case .lock(let lock): lockWord = address(of: lock.word)
+        case .rlock(let lock): lockWord = address(of: lock.word)
+        }
+        ParkingLot.unpark(key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()), requeueingOnto: lockWord) { _ in
             guard woken < n else { return nil }
             woken += 1
             waiterCount.wrappingSubtract(1, ordering: .relaxed)

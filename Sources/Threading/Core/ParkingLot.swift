@@ -59,8 +59,10 @@ enum ParkingLot {
             beforeSleep()
 
             let state = address(of: node.pointee.state)
-            while state.pointee.load(ordering: .acquiring) == WaitNode.parked {
-                if Platform.futexWait(state, expected: WaitNode.parked, deadline: deadline) == .timedOut {
+            var deadline = deadline
+            var expected = WaitNode.parked
+            while state.pointee.load(ordering: .acquiring) != WaitNode.unparked {
+                if Platform.futexWait(state, expected: expected, deadline: deadline) == .timedOut {
                     Buckets.lock(bucket)
                     if node.pointee.isQueued {
                         bucket.queue.pointee.remove(node)
@@ -71,24 +73,41 @@ enum ParkingLot {
                     Buckets.unlock(bucket)
                     // A waker has dequeued this thread and is about to set its word: the wake-up
                     // is in flight and is owed to us, so wait for it without a deadline.
-                    while state.pointee.load(ordering: .acquiring) == WaitNode.parked {
-                        _ = Platform.futexWait(state, expected: WaitNode.parked, deadline: .never)
-                    }
-                    break
+                    deadline = .never
                 }
+                // Every sleep after the first says so in the word: a waker that moved this thread
+                // onto a lock's queue (see `unpark`) then knows to wake it here as well.
+                _ = state.pointee.compareExchange(
+                    expected: WaitNode.parked, desired: WaitNode.parkedAgain, ordering: .relaxed)
+                expected = WaitNode.parkedAgain
             }
             return .unparked(token: node.pointee.token)
         }
     }
+
+    /// The bit added to the token of a thread that `unpark(key:requeueingOnto:_:)` moved onto a
+    /// lock's queue: it has slept on the lock word and must take the lock as a woken sleeper does.
+    @usableFromInline
+    static let requeued: UInt = 1 << (UInt.bitWidth - 1)
 
     /// Unparks threads waiting on `key`, oldest first, for as long as `decide` hands out tokens.
     ///
     /// `decide` runs under the bucket lock once per waiter, with whether more threads wait on
     /// `key` after this one; it returns the token to wake that waiter with, or `nil` to stop.
     /// Returns the number of threads unparked.
+    ///
+    /// With `lockWord` (the futex word of a `RawLock` that the woken threads will take next), a
+    /// thread asleep in the kernel is not woken but moved to sleep on the lock word
+    /// (`FUTEX_CMP_REQUEUE`): the lock's release wakes it, so a condition variable's notified
+    /// waiter does not wake only to block at once on the lock its notifier holds ("wait
+    /// morphing"). Such a thread gets its token with `requeued` added.
     @usableFromInline
     @discardableResult
-    static func unpark(key: UnsafeRawPointer, _ decide: (_ moreWaiting: Bool) -> UInt?) -> Int {
+    static func unpark(
+        key: UnsafeRawPointer,
+        requeueingOnto lockWord: UnsafePointer<Atomic<UInt32>>? = nil,
+        _ decide: (_ moreWaiting: Bool) -> UInt?
+    ) -> Int {
         let bucket = Buckets.bucket(for: key)
         var woken: UnsafeMutablePointer<WaitNode>? = nil
         var count = 0
@@ -114,8 +133,20 @@ enum ParkingLot {
         while let node = woken {
             woken = node.pointee.next
             let state = address(of: node.pointee.state)
-            state.pointee.store(WaitNode.unparked, ordering: .releasing)
-            Platform.futexWake(state, count: 1)
+            // The word still says `parked` until this thread changes it, so the waiter cannot
+            // leave and its node is alive during the requeue.
+            if let lockWord, Platform.futexRequeue(state, expected: WaitNode.parked, to: lockWord) {
+                RawLock.ensureWakeUp(lockWord)
+                node.pointee.token |= requeued
+                // Woken from the lock word before this store, the waiter sleeps again on its own
+                // word, as `parkedAgain`, and is woken there.
+                if state.pointee.exchange(WaitNode.unparked, ordering: .releasing) == WaitNode.parkedAgain {
+                    Platform.futexWake(state, count: 1)
+                }
+            } else {
+                state.pointee.store(WaitNode.unparked, ordering: .releasing)
+                Platform.futexWake(state, count: 1)
+            }
         }
         return count
     }
@@ -146,6 +177,9 @@ enum ParkingLot {
 struct WaitNode: ~Copyable {
     static let parked: UInt32 = 0
     static let unparked: UInt32 = 1
+    /// Still parked, after a first sleep that ended without an unpark (a signal, a timeout
+    /// whose wake-up is owed, or a requeued thread woken from the lock word too early).
+    static let parkedAgain: UInt32 = 2
 
     let state = Atomic<UInt32>(WaitNode.parked)
     let key: UnsafeRawPointer

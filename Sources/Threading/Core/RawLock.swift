@@ -37,12 +37,14 @@ enum RawLock {
 
     /// Takes the lock, sleeping until it is free or `deadline` passes. Returns `false` on timeout.
     ///
-    /// Call it after a failed `tryLock`.
+    /// Call it after a failed `tryLock`, or with `slept` for a thread that has already slept on the
+    /// lock word (one moved there by `ParkingLot.unpark(key:requeueingOnto:_:)`): such a thread
+    /// takes the lock marked contended, since others may sleep on it, and may claim a hand-over.
     @usableFromInline
-    static func lockContended(_ word: UnsafePointer<Atomic<UInt32>>, deadline: Deadline) -> Bool {
-        spin(word)
-        var slept = false
-        var sleepingSince: Int64 = 0
+    static func lockContended(_ word: UnsafePointer<Atomic<UInt32>>, deadline: Deadline, slept: Bool = false) -> Bool {
+        var slept = slept
+        var sleepingSince: Int64 = slept ? Platform.monotonicNow() : 0
+        if !slept { spin(word) }
         while true {
             var state = word.pointee.load(ordering: .relaxed)
             switch state {
@@ -98,6 +100,23 @@ enum RawLock {
     @inline(__always)
     static func unlock(_ word: UnsafePointer<Atomic<UInt32>>) {
         if !unlock(word.pointee) { unlockContended(word) }
+    }
+
+    /// Makes sure that a thread just moved to sleep on the lock word is woken: marks a held lock
+    /// contended, so that its release wakes a sleeper, and wakes one now if the lock is free or
+    /// being handed over (a release may have passed without seeing the new sleeper).
+    static func ensureWakeUp(_ word: UnsafePointer<Atomic<UInt32>>) {
+        while true {
+            switch word.pointee.load(ordering: .relaxed) {
+            case locked:
+                if cas(word, locked, contended) { return }
+            case unlocked, handedOff:
+                Platform.futexWake(word, count: 1)
+                return
+            default:
+                return  // contended or fairness requested: the release wakes a sleeper
+            }
+        }
     }
 
     /// Releases a lock held without sleepers: returns `false` when the slow path is needed

@@ -116,9 +116,14 @@ public final class RLock: Lockable, CustomStringConvertible {
         return depth
     }
 
-    /// Re-acquires the lock, waiting as long as it takes, at `depth` (CPython's `_acquire_restore()`).
-    func acquire(restoring depth: Int) {
-        RawLock.lock(address(of: word))
+    /// Re-acquires the lock, waiting as long as it takes, at `depth` (CPython's `_acquire_restore()`);
+    /// `slept` for a thread that has already slept on the lock word (see `RawLock.lockContended`).
+    func acquire(restoring depth: Int, slept: Bool = false) {
+        if slept {
+            _ = RawLock.lockContended(address(of: word), deadline: .never, slept: true)
+        } else {
+            RawLock.lock(address(of: word))
+        }
         owner.store(Platform.currentIdent(), ordering: .relaxed)
         count.store(depth, ordering: .relaxed)
     }

@@ -12,9 +12,12 @@
 // is not being deinitialized. Boxes are always released after the lock is dropped, because a
 // value's `deinit` may run any code, including code that uses thread-local data.
 //
-// A process-wide pthread key, whose value is the thread's table, gets the table freed when its
-// thread ends: the key's destructor unlinks the table and releases every box in it. The C library
-// runs no such destructor for the main thread, whose values live until the process exits.
+// A thread started here releases its own table as the last step of its life, before it counts as
+// ended. For every other thread, a process-wide pthread key, whose value is the thread's table,
+// gets the table freed when its thread ends: the key's destructor unlinks the table and releases
+// every box in it. The C library runs no such destructor for the main thread when the process
+// exits, so its values live until then; an `async` main's `dispatch_main` ends the initial thread
+// early, with `pthread_exit`, and its values are released then.
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -169,6 +172,26 @@ final class LocalRegistry: @unchecked Sendable {
         while capacity < minimum || capacity <= slot { capacity *= 2 }
         return capacity
     }
+
+    /// Releases the calling thread's values now, before it counts as ended: a thread started here
+    /// calls it at the end of its life, so that every value's `deinit` has run before `join()`
+    /// returns, `isAlive` turns false, or the exit-time shutdown moves on (as in CPython).
+    ///
+    /// A value's `deinit` may store thread-local data again on this thread; that table is freed in
+    /// the next round, up to the C library's number of destructor rounds, and anything stored
+    /// after the last round is freed by the key's destructor when the OS thread ends.
+    func releaseCurrentThreadValues() {
+        for _ in 0..<Self.destructorRounds {
+            guard let storage = cthreading_local_get_current() else { return }
+            let rc = pthread_setspecific(key, nil)
+            precondition(rc == 0, "pthread_setspecific failed with error \(rc)")
+            threadDidExit(storage)
+        }
+    }
+
+    /// How many times a thread's values are released again when releasing stores new ones
+    /// (POSIX's `PTHREAD_DESTRUCTOR_ITERATIONS`, 4 in glibc).
+    private static let destructorRounds = 4
 
     /// Frees the table of a thread that is ending: unlinks it, then releases its boxes.
     ///

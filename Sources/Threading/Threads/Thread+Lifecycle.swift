@@ -85,6 +85,9 @@ extension Thread {
         }
         emit(.end, error: nil)
 
+        // The thread's `Local` and `ThreadLocal` values go before it counts as ended, so their
+        // `deinit`s have run when `join()` returns or the exit-time shutdown moves on.
+        LocalRegistry.shared.releaseCurrentThreadValues()
         Registry.shared.remove(self)
         state.withLock { $0.phase = .stopped }
         // The hooks and the target (left by a `run()` override) are let go of now, as CPython

@@ -35,9 +35,15 @@ let package = Package(
             dependencies: ["Threading"],
             path: "Sources/threading-test-child"
         ),
+        // The same for an `async` main (a server's shape): the main actor on Dispatch's threads.
+        .executableTarget(
+            name: "threading-async-child",
+            dependencies: ["Threading"],
+            path: "Sources/threading-async-child"
+        ),
         .testTarget(
             name: "ThreadingTests",
-            dependencies: ["Threading", "CThreading", "threading-test-child"]
+            dependencies: ["Threading", "CThreading", "threading-test-child", "threading-async-child"]
         ),
     ],
     swiftLanguageModes: [.v6]

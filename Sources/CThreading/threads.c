@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 
@@ -31,6 +32,16 @@ int cthreading_start_detached(void *(*start)(void *), void *context, size_t stac
     if (rc == 0) rc = pthread_create(thread, &attr, start, context);
     pthread_attr_destroy(&attr);
     return rc;
+}
+
+// Weak: a process without libdispatch (no Swift concurrency in it) has no main queue to be on.
+extern const char *dispatch_queue_get_label(void *queue) __attribute__((weak));
+
+int cthreading_on_main_queue(void) {
+    if (dispatch_queue_get_label == NULL) return 0;
+    // DISPATCH_CURRENT_QUEUE_LABEL (NULL): the label of the queue whose work this thread runs.
+    const char *label = dispatch_queue_get_label(NULL);
+    return label != NULL && strcmp(label, "com.apple.main-thread") == 0;
 }
 
 int cthreading_atexit(void (*hook)(void)) { return atexit(hook); }

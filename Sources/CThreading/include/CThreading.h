@@ -49,6 +49,11 @@ uint64_t cthreading_main_native_id(void);
 /// (0: the default). Returns 0 or the error of `pthread_attr_setstacksize`/`pthread_create`.
 int cthreading_start_detached(void *(*start)(void *), void *context, size_t stack_size, pthread_t *thread);
 
+/// Whether the calling thread is running work of Dispatch's main queue: the main actor's
+/// executor, which runs on Dispatch's threads once an `async` main has ended the initial thread
+/// (`dispatch_main`). 0 when libdispatch is not in the process.
+int cthreading_on_main_queue(void);
+
 /// Registers `hook` to run at process exit (`atexit`). Returns 0 or -1.
 int cthreading_atexit(void (*hook)(void));
 

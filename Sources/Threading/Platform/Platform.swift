@@ -92,6 +92,12 @@ enum Platform {
         UInt(cthreading_gettid())
     }
 
+    /// Whether the calling thread runs work of the main queue, which is the main actor's executor
+    /// (on Dispatch's threads once an `async` main has ended the initial thread).
+    static func isOnMainQueue() -> Bool {
+        cthreading_on_main_queue() != 0
+    }
+
     /// The number of CPUs this process may run on.
     static let cpuCount = Int(cthreading_cpu_count())
 

@@ -11,9 +11,16 @@ import Synchronization
 /// On a thread this module did not start — a raw pthread, a Dispatch or Swift-concurrency worker,
 /// a Foundation thread — it is a dummy thread named `Dummy-N`: alive, daemonic, in `enumerate()`
 /// until its OS thread ends; `join` on it throws.
+///
+/// Code on the main actor gets `mainThread()` wherever it runs: an `async` main ends the initial
+/// OS thread at its first `await` and runs the main actor on Dispatch's threads from then on, yet
+/// it is still the program's main thread of control, as in a synchronous `main`.
 public func currentThread() -> Thread {
-    if let thread = CurrentThread.get() { return thread }
+    let adopted = CurrentThread.get()
+    if let adopted, adopted.kind != .dummy { return adopted }
     let registry = Registry.shared
+    if Platform.isOnMainQueue() { return registry.main }
+    if let adopted { return adopted }
     let ident = Platform.currentIdent()
     if ident == registry.main.ident {
         CurrentThread.adopt(registry.main)

@@ -134,11 +134,16 @@ enum CurrentThread {
     }
 }
 
-// The thread-local slot's destructor: runs when a thread whose slot is still set ends. Only dummy
-// threads leave it set (threads started here clear it; the main thread exits the process).
+// The thread-local slot's destructor: runs when a thread whose slot is still set ends. Dummy
+// threads leave it set (threads started here clear it), and so does the main thread when its OS
+// thread ends before the process does: an `async` main's `dispatch_main` ends it with
+// `pthread_exit` at the first `await`. The main thread's slot holds no reference, and its `Thread`
+// stays alive and in `enumerate()` until `main` returns (the exit-time shutdown marks it stopped).
 private func dummyThreadEnded(_ raw: UnsafeMutableRawPointer?) {
     guard let raw else { return }
-    let thread = Unmanaged<Thread>.fromOpaque(raw).takeRetainedValue()
+    let unmanaged = Unmanaged<Thread>.fromOpaque(raw)
+    guard unmanaged.takeUnretainedValue().kind == .dummy else { return }
+    let thread = unmanaged.takeRetainedValue()
     Registry.shared.remove(thread)
     thread.markStopped()
 }

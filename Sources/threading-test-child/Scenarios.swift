@@ -33,6 +33,12 @@ let scenarios: [String: @Sendable () throws -> Void] = [
     "nproc-limit": nprocLimit,
     "memory-flat": memoryFlat,
     "excepthook-storm": excepthookStorm,
+    "finalization-shutdown-local": finalizationShutdownLocal,
+    "finalization-shutdown-threadlocal": finalizationShutdownThreadLocal,
+    "locals-at-exit": localsAtExit,
+    "main-thread-during-shutdown": mainThreadDuringShutdown,
+    "import-from-another-thread": importFromAnotherThread,
+    "stderr-closed": stderrClosed,
 ]
 
 var scenarioNames: [String] { scenarios.keys.sorted() }

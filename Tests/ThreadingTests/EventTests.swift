@@ -9,8 +9,8 @@
 // Adaptations: test_repr compares the description exactly (`<Event: unset>`, no module name and
 // no address). Waiting threads are raw pthreads (CPython's `Bunch`).
 //
-// Checks that fail inside a worker thread throw (`check`), and `Bunch.join()` records them as
-// issues of the test.
+// Expectations inside worker threads are Swift Testing's `#expect`, which records a failure from
+// any thread as an issue of the running test.
 
 import Testing
 

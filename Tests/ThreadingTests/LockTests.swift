@@ -4,7 +4,6 @@
 // `Lockable.withLock` and `with(_:_:)`.
 //
 // Not ported, because they cannot transfer:
-// - test_weakref_exists, test_weakref_deleted: Python weak references and `gc.collect()`.
 // - test_at_fork_reinit: `os.fork` and the private `_at_fork_reinit()`.
 // - test_threading.test_lock_no_args: `Lock(1)` and `Lock(a=1)` do not compile in Swift (checked by
 //   the type system, not at run time).
@@ -108,19 +107,35 @@ import Testing
         Bunch(1, f).join()
     }
 
+    @Test func test_weakref_exists() {
+        let lock = Lock()
+        weak let reference = lock
+        #expect(reference === lock)
+    }
+
+    @Test func test_weakref_deleted() {
+        var lock: Lock? = Lock()
+        weak let reference = lock
+        lock = nil
+        #expect(reference == nil)
+    }
+
     @Test func test_thread_leak() {
         // The lock shouldn't leak anything when used from foreign (non-threading) threads.
         let lock = Lock()
         let count = Counter()
+        let seen = SharedList<Threading.Thread>()
         let bunch = Bunch(15) {
             try lock.acquire()
             count.increment()
+            seen.append(currentThread())
             try lock.release()
         }
         bunch.join()
         #expect(bunch.finishedCount == 15)
         #expect(count.current == 15)
         #expect(!lock.isLocked)
+        expectNoneLeft(seen.values)
     }
 
     @Test func test_timeout() throws {

@@ -6,7 +6,6 @@
 // timeout, and `description`.
 //
 // Not ported, because they cannot transfer:
-// - test_weakref_exists, test_weakref_deleted: Python weak references and `gc.collect()`.
 // - CRLockTests.test_signature: `RLock(1)` and `RLock(a=1)` do not compile in Swift, and Python's
 //   DeprecationWarning machinery has no counterpart.
 // ConditionAsRLockTests.test_recursion_count, which CPython skips ("Condition does not expose
@@ -32,6 +31,8 @@ import Testing
     @Test func test_acquire_contended() throws { try RLockBodies.test_acquire_contended(Self.make) }
     @Test func test_with() throws { try RLockBodies.test_with(Self.make) }
     @Test func test_thread_leak() { RLockBodies.test_thread_leak(Self.make) }
+    @Test func test_weakref_exists() { RLockBodies.test_weakref_exists(Self.make) }
+    @Test func test_weakref_deleted() { RLockBodies.test_weakref_deleted(Self.make) }
     @Test func test_timeout() throws { try RLockBodies.test_timeout(Self.make) }
 
     // MARK: - CPython RLockTests
@@ -129,6 +130,8 @@ import Testing
     @Test func test_acquire_contended() throws { try RLockBodies.test_acquire_contended(Self.make) }
     @Test func test_with() throws { try RLockBodies.test_with(Self.make) }
     @Test func test_thread_leak() { RLockBodies.test_thread_leak(Self.make) }
+    @Test func test_weakref_exists() { RLockBodies.test_weakref_exists(Self.make) }
+    @Test func test_weakref_deleted() { RLockBodies.test_weakref_deleted(Self.make) }
     @Test func test_timeout() throws { try RLockBodies.test_timeout(Self.make) }
 
     // MARK: - CPython RLockTests
@@ -292,18 +295,34 @@ enum RLockBodies {
         Bunch(1, f).join()
     }
 
+    fileprivate static func test_weakref_exists<L: RLockUnderTest>(_ make: () -> L) {
+        let lock = make()
+        weak let reference = lock
+        #expect(reference === lock)
+    }
+
+    fileprivate static func test_weakref_deleted<L: RLockUnderTest>(_ make: () -> L) {
+        var lock: L? = make()
+        weak let reference = lock
+        lock = nil
+        #expect(reference == nil)
+    }
+
     fileprivate static func test_thread_leak<L: RLockUnderTest>(_ make: () -> L) {
         let lock = make()
         let count = Counter()
+        let seen = SharedList<Threading.Thread>()
         let bunch = Bunch(15) {
             try lock.acquire()
             count.increment()
+            seen.append(currentThread())
             try lock.release()
         }
         bunch.join()
         #expect(bunch.finishedCount == 15)
         #expect(count.current == 15)
         #expect(!lock.lockedAnywhere)
+        expectNoneLeft(seen.values)
     }
 
     fileprivate static func test_timeout<L: RLockUnderTest>(_ make: () -> L) throws {

@@ -4,11 +4,15 @@
 // test process shared with parallel suites cannot change safely (the stack size, the name counter,
 // `activeCount()` totals).
 //
+// Also here: test_finalization_shutdown, test_locals_at_exit, test_main_thread_during_shutdown,
+// test_import_from_another_thread and test_print_exception_stderr_is_none_2, Python's finalizers
+// becoming thread-local values' `deinit`s and `atexit` callbacks. Programs with an `async` main
+// are in AsyncMainTests.swift.
+//
 // Not ported: test_2_join_in_forked_process, test_3_join_in_forked_from_thread (fork);
-// test_main_thread_during_shutdown, test_finalization_shutdown, test_locals_at_exit (Python
-// finalizers, `__del__` at exit); test_import_from_another_thread,
-// test_start_new_thread_at_finalization (Python's import machinery and interpreter finalization);
-// AtexitTests (`threading._register_atexit` is private to Python, with no counterpart in the API).
+// test_start_new_thread_at_finalization (starting a thread from a finalizer while the interpreter
+// is torn down: Swift has no interpreter finalization); AtexitTests (`threading._register_atexit`
+// is private to Python, with no counterpart in the API).
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -30,8 +34,9 @@ struct ChildResult {
     var timedOut = false
 }
 
-/// The `threading-test-child` executable: in the build products directory, beside the test runner.
-func childExecutablePath() -> String? {
+/// A child executable (`threading-test-child` unless named): in the build products directory,
+/// beside the test runner.
+func childExecutablePath(_ name: String = "threading-test-child") -> String? {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard n > 0 else { return nil }
@@ -40,7 +45,7 @@ func childExecutablePath() -> String? {
     var directory = String(exe[..<slash])
     // A bundle layout (`X.xctest/Contents/MacOS/X`) keeps the executables further up.
     for _ in 0..<4 {
-        let candidate = directory + "/threading-test-child"
+        let candidate = directory + "/" + name
         if access(candidate, X_OK) == 0 { return candidate }
         guard let up = directory.lastIndex(of: "/") else { break }
         directory = String(directory[..<up])
@@ -75,11 +80,14 @@ private func readAll(_ fd: Int32) -> String {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-/// Runs `threading-test-child SCENARIO` and returns its exit status and output; after `timeout`
-/// seconds the child is killed and `timedOut` is set.
-func runChild(_ scenario: String, timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) -> ChildResult? {
-    guard let path = childExecutablePath() else {
-        Issue.record("threading-test-child not found beside the test runner", sourceLocation: sourceLocation)
+/// Runs `threading-test-child SCENARIO` (or the child `executable`) and returns its exit status and
+/// output; after `timeout` seconds the child is killed and `timedOut` is set.
+func runChild(
+    _ scenario: String, executable: String = "threading-test-child", timeout: Double = 60,
+    sourceLocation: SourceLocation = #_sourceLocation
+) -> ChildResult? {
+    guard let path = childExecutablePath(executable) else {
+        Issue.record("\(executable) not found beside the test runner", sourceLocation: sourceLocation)
         return nil
     }
     let out = anonymousFile()
@@ -220,6 +228,52 @@ func runChild(_ scenario: String, timeout: Double = 60, sourceLocation: SourceLo
     @Test func test_minimum_stack_size_runs_a_thread() throws {
         let child = try #require(runChild("minimum-stack"))
         #expect(child.stdout == "ran 32768\njoined\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+    }
+
+    /// A non-daemon thread stores a value with a slow `deinit` in a global `Local`; `main` returns
+    /// first. The shutdown waits until the value is released (before, the process exited while
+    /// the `deinit` ran, or before it started).
+    @Test(arguments: ["finalization-shutdown-local", "finalization-shutdown-threadlocal"])
+    func test_finalization_shutdown(scenario: String) throws {
+        let child = try #require(runChild(scenario))
+        #expect(child.stdout == "end of main\ndeinit done\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+        #expect(child.seconds >= 0.4, "the process did not wait for the value's deinit")
+    }
+
+    @Test func test_locals_at_exit() throws {
+        let child = try #require(runChild("locals-at-exit"))
+        #expect(child.stdout == "thread_dict.atexit = value\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+    }
+
+    /// Seen from `atexit` callbacks before and after the module's shutdown.
+    @Test func test_main_thread_during_shutdown() throws {
+        let child = try #require(runChild("main-thread-during-shutdown"))
+        #expect(
+            child.stdout == "before shutdown: true true alive: true\nafter shutdown: true true true alive: false\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+    }
+
+    /// The module's first use is on a raw pthread that `main` does not wait for.
+    @Test func test_import_from_another_thread() throws {
+        let child = try #require(runChild("import-from-another-thread"))
+        #expect(child.stdout == "first use: Dummy-1 daemon: true main: MainThread\ncurrent is main: true\n")
+        #expect(child.stderr == "")
+        #expect(child.status == 0)
+        #expect(child.seconds < 5, "the shutdown waited for a foreign thread")
+    }
+
+    /// File descriptor 2 closed (Python's `sys.stderr = None`): the default hook cannot write, and
+    /// the process goes on.
+    @Test func test_print_exception_stderr_is_none_2() throws {
+        let child = try #require(runChild("stderr-closed"))
+        #expect(child.stdout == "joined\n")
         #expect(child.stderr == "")
         #expect(child.status == 0)
     }

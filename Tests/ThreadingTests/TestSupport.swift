@@ -173,6 +173,16 @@ final class SharedList<Element: Sendable>: Sendable {
     var count: Int { storage.withLock { $0.count } }
 }
 
+/// Checks that the dummy threads of raw pthreads that have ended left nothing behind: each is
+/// stopped and gone from `enumerate()` (CPython's test_thread_leak counts `enumerate()`).
+func expectNoneLeft(_ dummies: [Threading.Thread], sourceLocation: SourceLocation = #_sourceLocation) {
+    let left = enumerate()
+    for dummy in dummies {
+        #expect(!dummy.isAlive, "\(dummy) is alive after its thread ended", sourceLocation: sourceLocation)
+        #expect(!left.contains { $0 === dummy }, "\(dummy) is still in enumerate()", sourceLocation: sourceLocation)
+    }
+}
+
 /// A thread-safe counter.
 final class Counter: Sendable {
     private let value = Atomic<Int>(0)

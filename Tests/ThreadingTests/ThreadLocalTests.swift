@@ -279,4 +279,25 @@ final class ReentrantValue: Sendable {
         #expect(stores.current > 0)
         #expect(deinits.current == stores.current)
     }
+
+    /// A value's `deinit` has run when `join()` returns, and when `isAlive` turns false, in every
+    /// round (this returned first in about half the rounds).
+    @Test func valueReleasedBeforeJoinReturns() throws {
+        let local = ThreadLocal<TrackedValue?> { nil }
+        let deinits = Counter()
+        for round in 1...1000 {
+            let thread = Threading.Thread(target: { local.value = TrackedValue(round, deinits: deinits) })
+            try thread.start()
+            if round.isMultiple(of: 2) {
+                try thread.join()
+            } else {
+                while thread.isAlive { sleep(seconds: 0.000_05) }
+            }
+            if deinits.current != round {
+                Issue.record("round \(round): \(deinits.current) values released when the thread ended")
+                break
+            }
+        }
+    }
+
 }

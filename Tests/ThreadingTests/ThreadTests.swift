@@ -12,28 +12,34 @@
 // - test_lock_no_args, test_lock_no_subclass, test_lock_or_none: Python typing (arguments to
 //   `Lock()`, subclassing `_thread.lock`, `Lock | None`); Swift's type checker decides these.
 // - test_PyThreadState_SetAsyncExc: asynchronous exceptions through ctypes.
-// - test_limbo_cleanup: patches `_start_joinable_thread`; the failure path is tested for real
-//   with a stack the OS refuses (ShutdownTests.test_start_fails_with_huge_stack_size).
 // - test_finalize_running_thread, test_finalize_with_trace: interpreter finalization, ctypes.
 // - test_old_threading_api: deprecation warnings of Python's camelCase aliases.
 // - test_dummy_thread_after_fork, test_is_alive_after_fork, test_main_thread_after_fork*,
 //   test_reinit_tls_after_fork, test_clear_threads_states_after_fork: fork.
-// - test_main_thread_during_shutdown, test_finalization_shutdown, test_locals_at_exit: `__del__`
-//   at interpreter exit.
 // - test_frame_tstate_tracing: frames and `_testcapi`.
 // - test_boolean_target: Python truthiness; a Swift target is either nil or called (see
 //   test_target_nil_and_given).
-// - test_import_from_another_thread, test_start_new_thread_at_finalization: import machinery and
-//   finalization.
+// - test_start_new_thread_at_finalization: starting a thread from a finalizer during interpreter
+//   finalization, which Swift does not have.
 // - test_releasing_unacquired_lock: a Lock test (LockTests' domain).
 // - test_recursion_limit: Python's recursion limit.
-// - test_print_exception_stderr_is_none_1/_2: `sys.stderr = None`; the default hook writes to
-//   file descriptor 2.
+// - test_print_exception_stderr_is_none_1: `sys.stderr = None` set inside the thread, which only
+//   Python's `sys` module has; _2 is ported with file descriptor 2 closed (ShutdownTests).
 // - test_print_exception_gh_102056: `_thread.interrupt_main` and signals.
 // - test_bare_raise_in_brand_new_thread: Python's bare `raise`.
 // - test_multithread_modify_file_noerror: `traceback.format_stack`.
-// - SubinterpThreadingTests, InterruptMainTests, MiscTestCase.test__all__: subinterpreters,
-//   signals, Python's `__all__`.
+// - SubinterpThreadingTests: subinterpreters.
+// - InterruptMainTests: `_thread.interrupt_main()` raises KeyboardInterrupt through the
+//   interpreter's eval loop (test_can_interrupt_tight_loops checks that a tight Python loop
+//   notices it); compiled Swift has no eval loop to interrupt. Waits interrupted by real signals
+//   are tested in SignalTests.swift.
+// - MiscTestCase.test__all__: Python's `__all__`.
+//
+// Ported elsewhere: test_limbo_cleanup as ShutdownTests.test_start_fails_with_huge_stack_size (a
+// stack the OS refuses fails the start for real, where CPython patches `_start_joinable_thread`);
+// test_main_thread_during_shutdown, test_finalization_shutdown, test_locals_at_exit,
+// test_import_from_another_thread and test_print_exception_stderr_is_none_2 in ShutdownTests.swift
+// (child processes).
 
 #if canImport(Glibc)
 @preconcurrency import Glibc

@@ -10,6 +10,28 @@ import Synchronization
 /// few words of state, no wake-up is ever lost, none is spurious, and waiters are served in order.
 ///
 /// Each parked thread's wait node lives on its own stack for the duration of `park`.
+///
+/// ## Threads and tasks in one line
+///
+/// A task is the second kind of waiter (`parkTask`, in `ParkingLot+Tasks.swift`): its wait node
+/// lives on the heap, since a task's stack does not survive a suspension, and holds the task's
+/// continuation where a thread's holds its futex word. Both kinds share each key's queue, so every
+/// primitive serves parked threads and suspended tasks first come, first served; `unpark` resumes
+/// a task's continuation (after the bucket lock is released) where it sets a thread's word. A
+/// task's timed wait is expired by one timer thread (`TaskTimer`), and a task cancelled while in
+/// line leaves it exactly as a timed-out thread does: a waiter already dequeued by a waker keeps
+/// the wake-up that is owed to it.
+///
+/// How a primitive adds an `async` twin of a wait:
+/// 1. Try its lock-free fast path first; a call that can complete at once does, cancelled or not.
+/// 2. Call `ParkingLot.parkTask(key:deadline:validate:undo:)` with the same `key` and the same
+///    `validate` as its blocking `park`; `undo` takes back what `validate` announced (a waiter
+///    count, a "has waiters" state). Unlike `park`'s `timedOut`, `undo` runs after the task has
+///    left the line (under the bucket lock again), so a waker may meanwhile find the announced
+///    waiter gone: wakers must already tolerate that (`unpark` simply finds no one).
+/// 3. Map the result: `.unparked(token:)` as for a thread; `.timedOut` as for a thread;
+///    `.cancelled` throws `CancellationError`; `.invalid` means `validate` declined to queue.
+/// 4. Its wakers need no change: `unpark` serves both kinds in arrival order.
 @usableFromInline
 enum ParkingLot {
     /// How a call to `park` ended.
@@ -132,6 +154,11 @@ enum ParkingLot {
         woken = reversed(woken)
         while let node = woken {
             woken = node.pointee.next
+            if let continuation = node.pointee.continuation {
+                // A task: resumed outside the bucket lock; its node is its own from here on.
+                continuation.resume(returning: .unparked(token: node.pointee.token))
+                continue
+            }
             let state = address(of: node.pointee.state)
             // The word still says `parked` until this thread changes it, so the waiter cannot
             // leave and its node is alive during the requeue.
@@ -170,9 +197,9 @@ enum ParkingLot {
     }
 }
 
-/// A parked thread: its futex word, its key, its
-/// links in the bucket's queue and the token its waker leaves. All but `state` change only under
-/// the bucket lock.
+/// A waiter: a parked thread (its futex word) or a suspended task (its continuation), its key, its
+/// links in the bucket's queue and the token its waker leaves. All but `state` and `references`
+/// change only under the bucket lock; `heapIndex` only under the task timer's lock.
 @usableFromInline
 struct WaitNode: ~Copyable {
     static let parked: UInt32 = 0
@@ -187,6 +214,16 @@ struct WaitNode: ~Copyable {
     var previous: UnsafeMutablePointer<WaitNode>? = nil
     var isQueued = false
     var token: UInt = 0
+    /// A task's continuation, set when it joins the queue; `nil` for a thread.
+    var continuation: UnsafeContinuation<TaskParkResult, Never>? = nil
+    /// A task cancelled before it joined the queue: it must not join.
+    var cancelledBeforeQueued = false
+    /// A task's deadline on the monotonic clock, for the task timer.
+    var deadline: Int64 = 0
+    /// A task node's position in the task timer's heap, or -1.
+    var heapIndex = -1
+    /// Owners of a task's heap node: the task, and the task timer while the node is in its heap.
+    let references = Atomic<Int>(1)
 
     init(key: UnsafeRawPointer) {
         self.key = key

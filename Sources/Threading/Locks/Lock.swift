@@ -18,6 +18,9 @@ import Synchronization
 public final class Lock: Lockable, CustomStringConvertible {
     @usableFromInline
     let word = Atomic<UInt32>(RawLock.unlocked)
+    /// Tasks announced or waiting in the parking lot for this lock (see `Lock+Async.swift`).
+    /// While it is non-zero the word is kept contended, so every release takes the slow path.
+    let taskWaiters = Atomic<UInt32>(0)
 
     /// Creates an unlocked lock.
     public init() {}
@@ -64,6 +67,10 @@ public final class Lock: Lockable, CustomStringConvertible {
     @usableFromInline
     func releaseSlow() throws(ThreadingError) {
         if !RawLock.unlockContended(address(of: word)) { throw .releaseUnlocked }
+        // A task that announced itself before looking at the word either saw it unlocked (and
+        // took it) or is seen here.
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if taskWaiters.load(ordering: .sequentiallyConsistent) > 0 { handOffToTask() }
     }
 
     /// Whether some thread holds the lock (Python's `locked()`).

@@ -23,11 +23,17 @@ public struct ThreadingError: Error, Sendable, CustomStringConvertible, Equatabl
         /// `concurrent.futures.thread.BrokenThreadPool`, a `RuntimeError`: a worker's initializer
         /// failed.
         case brokenThreadPool
+        /// Python's `queue.Empty`: a `get` found no item and was not to wait, or its timeout passed.
+        case empty
+        /// Python's `queue.Full`: a `put` found no room and was not to wait, or its timeout passed.
+        case full
+        /// Python's `queue.ShutDown`: the queue was shut down.
+        case shutDown
     }
 
     /// Which Python exception this is.
     public let kind: Kind
-    /// CPython's message for the situation (empty for a broken barrier).
+    /// CPython's message for the situation (empty for a broken barrier and the `queue` errors).
     public let message: String
 
     /// Creates an error of `kind` with `message`.
@@ -48,6 +54,9 @@ public struct ThreadingError: Error, Sendable, CustomStringConvertible, Equatabl
         case .timeout: name = "TimeoutError"
         case .invalidState: name = "InvalidStateError"
         case .brokenThreadPool: name = "BrokenThreadPool"
+        case .empty: name = "Empty"
+        case .full: name = "Full"
+        case .shutDown: name = "ShutDown"
         }
         return message.isEmpty ? name : "\(name): \(message)"
     }
@@ -78,4 +87,9 @@ extension ThreadingError {
     @usableFromInline static let brokenThreadPool = ThreadingError(.brokenThreadPool, "A thread initializer failed, the thread pool is not usable anymore")
     @usableFromInline static let nonPositiveMaxWorkers = ThreadingError(.valueError, "max_workers must be greater than 0")
     @usableFromInline static let nonPositiveBuffersize = ThreadingError(.valueError, "buffersize must be None or > 0")
+    @usableFromInline static let queueEmpty = ThreadingError(.empty)
+    @usableFromInline static let queueFull = ThreadingError(.full)
+    @usableFromInline static let queueShutDown = ThreadingError(.shutDown)
+    @usableFromInline static let queueNegativeTimeout = ThreadingError(.valueError, "'timeout' must be a non-negative number")
+    @usableFromInline static let taskDoneTooManyTimes = ThreadingError(.valueError, "task_done() called too many times")
 }

@@ -106,9 +106,10 @@ func mainJoinReleased() async throws {
 @MainActor
 func foreignThreads() async throws {
     try await yieldToPool()
-    let local = ThreadLocal<Int> { 0 }
     @Sendable func facts() -> String {
         let me = currentThread()
+        // A new one each time: Dispatch may run two of these on the same OS thread.
+        let local = ThreadLocal<Int> { 0 }
         local.value += 1
         let fresh = Threading.Thread(target: {})
         return "\(me.name.hasPrefix("Dummy-") && me.daemon && me !== mainThread() && local.value == 1 && fresh.daemon)"

@@ -34,9 +34,14 @@ struct ChildResult {
     var timedOut = false
 }
 
-/// A child executable (`threading-test-child` unless named): in the build products directory,
-/// beside the test runner.
+/// A child executable (`threading-test-child` unless named): in the folder that
+/// `THREADING_CHILD_DIR` names (children built another way: release, a sanitizer), else in the
+/// build products directory, beside the test runner.
 func childExecutablePath(_ name: String = "threading-test-child") -> String? {
+    if let directory = getenv("THREADING_CHILD_DIR") {
+        let candidate = String(cString: directory) + "/" + name
+        return access(candidate, X_OK) == 0 ? candidate : nil
+    }
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard n > 0 else { return nil }

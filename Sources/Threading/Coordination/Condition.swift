@@ -184,7 +184,8 @@ public final class Condition: Lockable, CustomStringConvertible {
         case .lock(let lock): lockWord = address(of: lock.word)
         case .rlock(let lock): lockWord = address(of: lock.word)
         }
-        ParkingLot.unpark(key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()), requeueingOnto: lockWord) { _ in
+        let key = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+        ParkingLot.unpark(key: key, requeueingOnto: lockWord) { _ in
             guard woken < n else { return nil }
             woken += 1
             waiterCount.wrappingSubtract(1, ordering: .relaxed)

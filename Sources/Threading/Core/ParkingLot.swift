@@ -100,7 +100,10 @@ enum ParkingLot {
                 // Every sleep after the first says so in the word: a waker that moved this thread
                 // onto a lock's queue (see `unpark`) then knows to wake it here as well.
                 _ = state.pointee.compareExchange(
-                    expected: WaitNode.parked, desired: WaitNode.parkedAgain, ordering: .relaxed)
+                    expected: WaitNode.parked,
+                    desired: WaitNode.parkedAgain,
+                    ordering: .relaxed
+                )
                 expected = WaitNode.parkedAgain
             }
             return .unparked(token: node.pointee.token)

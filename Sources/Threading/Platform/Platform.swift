@@ -72,7 +72,11 @@ enum Platform {
     /// Moves at most one thread sleeping on `word` to sleep on `target` instead, without waking
     /// it, provided `word` still holds `expected`; returns whether a thread was moved.
     @usableFromInline
-    static func futexRequeue(_ word: UnsafePointer<Atomic<UInt32>>, expected: UInt32, to target: UnsafePointer<Atomic<UInt32>>) -> Bool {
+    static func futexRequeue(
+        _ word: UnsafePointer<Atomic<UInt32>>,
+        expected: UInt32,
+        to target: UnsafePointer<Atomic<UInt32>>
+    ) -> Bool {
         let from = UnsafeMutableRawPointer(mutating: word).assumingMemoryBound(to: UInt32.self)
         let to = UnsafeMutableRawPointer(mutating: target).assumingMemoryBound(to: UInt32.self)
         let rc = cthreading_futex_requeue(from, expected, to, 1)

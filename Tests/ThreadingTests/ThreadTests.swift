@@ -367,6 +367,33 @@ let stackSizeGate = TestGate()
         #expect(t.description == "<Thread(life, stopped \(ident))>")
     }
 
+    /// `start()` does not wait for the new thread to be scheduled: read at once, `ident` comes
+    /// from `pthread_create` and `nativeID` (which only the new thread can read) is waited for;
+    /// each matches what the thread itself sees. A thread that cannot have ended is alive.
+    @Test func identNativeIDAndIsAliveAreRightTheMomentStartReturns() throws {
+        for _ in 0..<50 {
+            let inside = Mutex<(UInt, UInt)>((0, 0))
+            let t = Threading.Thread(target: { inside.withLock { $0 = (getIdent(), getNativeID()) } })
+            try t.start()
+            let ident = t.ident
+            let nativeID = t.nativeID
+            try t.join()
+            let seen = inside.withLock { $0 }
+            #expect(ident == seen.0)
+            #expect(nativeID == seen.1)
+            #expect(!t.isAlive)
+        }
+        // A thread that cannot end before it is looked at is alive right after start().
+        let release = Event()
+        let t = Threading.Thread(target: { try release.wait() })
+        try t.start()
+        #expect(t.isAlive)
+        #expect(t.description.contains("started"))
+        release.set()
+        try t.join()
+        #expect(!t.isAlive)
+    }
+
     @Test func test_repr_started_and_stopped_daemon() throws {
         let release = Event()
         let t = Threading.Thread(target: { try release.wait() }, name: "D", daemon: true)

@@ -46,10 +46,13 @@ final class Registry: Sendable {
         table.withLock { $0.limbo.removeAll { $0 === thread } }
     }
 
-    /// Moves a starting thread from limbo to the active table.
+    /// Moves a starting thread from limbo to the active table, unless it has moved already: both
+    /// `start()`, once the OS thread exists, and the new thread, as it begins, call this, and the
+    /// first one moves it. So the active table keeps the order in which `start()` calls returned.
     func activate(_ thread: Thread) {
         table.withLock { table in
-            table.limbo.removeAll { $0 === thread }
+            guard let index = table.limbo.firstIndex(where: { $0 === thread }) else { return }
+            table.limbo.remove(at: index)
             table.active.append(thread)
         }
     }

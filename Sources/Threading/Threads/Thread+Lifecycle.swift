@@ -7,13 +7,17 @@
 import CThreading
 
 extension Thread {
-    /// Starts the thread: `run()` begins on a new OS thread, and this call returns once it has.
+    /// Starts the thread: `run()` begins on a new OS thread, which exists when this call returns.
     ///
-    /// When `start()` returns, `ident` and `nativeID` are set and the thread is in `enumerate()`.
+    /// When `start()` returns, `ident` and `nativeID` are set, `isAlive` is `true` until the
+    /// thread ends, and the thread is in `enumerate()`.
     ///
     /// - Throws: `ThreadingError.Kind.runtimeError`: "threads can only be started once" on a
     ///   second call (or on a main or dummy thread); "can't start new thread" when the OS refuses
     ///   (then the thread leaves no trace in `enumerate()` and may be started again).
+    /// - Complexity: One `pthread_create`. The caller does not wait for the new thread to be
+    ///   scheduled: `ident` is `pthread_create`'s handle, and `nativeID`, which only the new thread
+    ///   can read, is waited for by a reader that asks before the thread has published it.
     public func start() throws {
         try state.withLock { (state) throws(ThreadingError) in
             guard kind == .regular, state.phase == .initial else {
@@ -31,8 +35,14 @@ extension Thread {
             state.withLock { $0.phase = .initial }
             throw ThreadingError(.runtimeError, "can't start new thread")
         }
-        // The new thread sets this once it is registered; it cannot fail to.
-        _ = try? startedEvent.wait()
+        // The new thread may have run, even to its end, already: it sets the same ident, and a
+        // later phase stays.
+        let ident = UInt(bitPattern: Int(bitPattern: UInt(handle)))
+        state.withLock { state in
+            state.ident = ident
+            if state.phase == .starting { state.phase = .started }
+        }
+        Registry.shared.activate(self)
     }
 
     /// Waits until the thread finishes, or until `timeout` passes.
@@ -48,7 +58,7 @@ extension Thread {
     ///   `.overflowError` above `timeoutMax`, when the call would wait.
     public func join(timeout: Double? = nil) throws {
         if kind == .dummy { throw ThreadingError(.runtimeError, "cannot join a dummy thread") }
-        guard startedEvent.isSet else {
+        guard hasStarted else {
             throw ThreadingError(.runtimeError, "cannot join thread before it is started")
         }
         if self === currentThread() { throw ThreadingError(.runtimeError, "cannot join current thread") }
@@ -57,6 +67,12 @@ extension Thread {
         } else {
             _ = try stoppedEvent.wait(timeout: timeout)
         }
+    }
+
+    /// Whether `start()` has succeeded (Python's `_started.is_set()`), or the thread was never
+    /// started here (the main and dummy threads).
+    var hasStarted: Bool {
+        state.withLock { $0.phase == .started || $0.phase == .stopped }
     }
 
     /// The new thread's life, from its first instruction to its last (Python's `_bootstrap_inner`).

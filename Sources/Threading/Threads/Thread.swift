@@ -4,7 +4,7 @@ import Synchronization
 /// `run()`, then `start()` it and `join()` it.
 ///
 /// Each `Thread` is a real OS thread with Python's lifecycle: `start()` returns once the thread
-/// runs, with `ident` and `nativeID` set; the thread's `name` is also its OS name (what `top -H`,
+/// exists, with `ident` and `nativeID` set; the thread's `name` is also its OS name (what `top -H`,
 /// `gdb` and crash logs show); an error thrown by `run()` goes to `excepthook`; and when the
 /// program's `main` returns, the process waits for every non-daemon thread first.
 ///
@@ -42,7 +42,8 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
 
     let kind: Kind
     let state: Protected<State>
-    /// Set by the new thread once `ident` and `nativeID` are known (Python's `_started`).
+    /// Set by the new thread once it has published `nativeID` (and `ident`), which a reader that
+    /// comes earlier waits for.
     let startedEvent = Event()
     /// Set once the thread has finished and left `enumerate()`; `join` waits for it.
     let stoppedEvent = Event()
@@ -125,8 +126,14 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// The kernel's id of the thread once started (`nil` before), kept after it ends.
+    ///
+    /// Only the thread itself can read its id: asked just after `start()`, before the new thread
+    /// has run its first instructions, this waits for them.
     public var nativeID: UInt? {
-        state.withLock { $0.nativeID }
+        let (nativeID, phase) = state.withLock { ($0.nativeID, $0.phase) }
+        if nativeID != nil || phase == .initial || phase == .starting { return nativeID }
+        _ = try? startedEvent.wait()
+        return state.withLock { $0.nativeID }
     }
 
     /// Whether the thread has started and not yet finished.
@@ -158,7 +165,7 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
         let snapshot = state.withLock { $0 }
         var status: String
         switch snapshot.phase {
-        case .initial, .starting: status = startedEvent.isSet ? "started" : "initial"
+        case .initial, .starting: status = "initial"
         case .started: status = "started"
         case .stopped: status = "stopped"
         }

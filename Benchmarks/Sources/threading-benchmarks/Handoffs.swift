@@ -71,6 +71,46 @@ final class NSConditionTurn: @unchecked Sendable {
     }
 }
 
+/// A bounded buffer of `capacity` items (counted, not stored) under a `LockedValue`: each side
+/// waits with `withLock(when:)`, no notify.
+final class LockedValueBuffer: Sendable {
+    let count = LockedValue(0)
+    let capacity: Int
+    init(capacity: Int) { self.capacity = capacity }
+    func put() { _ = try! count.withLock(when: { [capacity] in $0 < capacity }) { $0 += 1 } }
+    func take() { _ = try! count.withLock(when: { $0 > 0 }) { $0 -= 1 } }
+}
+
+/// The same buffer as Python's `queue.Queue` builds it: one `Lock`, a `Condition` for "not full"
+/// and one for "not empty", and a notify after each change.
+final class ConditionBuffer: @unchecked Sendable {
+    // @unchecked Sendable: `count` is touched only while holding `lock`.
+    let lock = Threading.Lock()
+    let notFull: Condition
+    let notEmpty: Condition
+    var count = 0
+    let capacity: Int
+    init(capacity: Int) {
+        self.capacity = capacity
+        notFull = Condition(lock)
+        notEmpty = Condition(lock)
+    }
+    func put() {
+        try! lock.withLock {
+            while count >= capacity { try notFull.wait() }
+            count += 1
+            try notEmpty.notify()
+        }
+    }
+    func take() {
+        try! lock.withLock {
+            while count == 0 { try notEmpty.wait() }
+            count -= 1
+            try notFull.notify()
+        }
+    }
+}
+
 /// A flag + condition variable event, as most hand-written events are.
 final class CondvarEvent: @unchecked Sendable {
     // @unchecked Sendable: `flag` is touched only while holding `mutex`.
@@ -243,6 +283,32 @@ enum HandoffWorkloads {
             ])
             report.add(Row("semaphore-handoff: producer→consumer, 2 threads, per item", unit: "ns", ours: m[0],
                 peers: [("sem_t", m[1]), ("DispatchSemaphore", m[2])], against: "DispatchSemaphore"))
+        }
+        for pinned in [true, false] where options.wants("lockedvalue-buffer-\(pinned ? "pinned" : "unpinned")") {
+            let n = pinned ? 200_000 : 100_000
+            let capacity = 8
+            func run(_ put: @escaping @Sendable () -> Void, _ take: @escaping @Sendable () -> Void) -> Double {
+                onCPU0(pinned) {
+                    let consumer = RawThread(pin: pinned ? 0 : nil) { for _ in 0..<n { take() } }
+                    let start = now()
+                    for _ in 0..<n { put() }
+                    consumer.join()
+                    return (now() - start) / Double(n) * 1e9
+                }
+            }
+            let m = compare(s, [
+                {
+                    let buffer = LockedValueBuffer(capacity: capacity)
+                    return run({ buffer.put() }, { buffer.take() })
+                },
+                {
+                    let buffer = ConditionBuffer(capacity: capacity)
+                    return run({ buffer.put() }, { buffer.take() })
+                },
+            ])
+            let where_ = pinned ? "both threads on CPU 0" : "unpinned"
+            report.add(Row("lockedvalue-buffer-\(pinned ? "pinned" : "unpinned"): producer→consumer, bounded buffer of \(capacity), withLock(when:), \(where_), per item",
+                unit: "ns", ours: m[0], peers: [("Lock+2 Conditions+notify", m[1])], target: .ratioAtMost(1.1)))
         }
         for parties in [2, 4] where options.wants("barrier-\(parties)-pinned") {
             let generations = 2_000

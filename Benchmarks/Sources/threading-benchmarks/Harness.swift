@@ -70,7 +70,8 @@ let allWorkloads = [
     "lock-uncontended", "lock-contended-2", "lock-contended-8", "rlock",
     "condition-pingpong-pinned", "condition-pingpong-unpinned",
     "event-pingpong-pinned", "event-pingpong-unpinned",
-    "semaphore-uncontended", "semaphore-handoff", "barrier-2-pinned", "barrier-4-pinned",
+    "semaphore-uncontended", "semaphore-handoff", "lockedvalue-uncontended",
+    "lockedvalue-buffer-pinned", "lockedvalue-buffer-unpinned", "barrier-2-pinned", "barrier-4-pinned",
     "timed-wait-overshoot", "bytes", "cpu-blocked", "thread-start-join", "thread-local-read",
 ]
 

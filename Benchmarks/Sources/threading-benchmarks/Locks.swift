@@ -177,6 +177,29 @@ enum LockWorkloads {
             report.add(Row("lock-uncontended: Lock acquire+release, 1 thread", unit: "ns", ours: m[0],
                 peers: [("Mutex", m[1]), ("pthread_mutex", m[2]), ("NSLock", m[3])], against: "Mutex"))
         }
+        if options.wants("lockedvalue-uncontended") {
+            // Loops written out, not through `BenchLock`, so that both bodies inline alike.
+            let n = 3_000_000
+            let ours = LockedValue(0), mutex = Mutex(0)
+            let m = compare(s, [
+                {
+                    let start = now()
+                    for _ in 0..<n { ours.withLock { $0 &+= 1 } }
+                    let elapsed = now() - start
+                    cbench_blackhole(UInt64(ours.withLock { $0 }))
+                    return elapsed / Double(n) * 1e9
+                },
+                {
+                    let start = now()
+                    for _ in 0..<n { mutex.withLock { $0 &+= 1 } }
+                    let elapsed = now() - start
+                    cbench_blackhole(UInt64(mutex.withLock { $0 }))
+                    return elapsed / Double(n) * 1e9
+                },
+            ])
+            report.add(Row("lockedvalue-uncontended: LockedValue.withLock { $0 += 1 }, 1 thread", unit: "ns",
+                ours: m[0], peers: [("Mutex.withLock", m[1])], target: .ratioAtMost(1.1)))
+        }
         for threads in [2, 8] where options.wants("lock-contended-\(threads)") {
             // Rounds of one run per lock, the order rotating, so that drift hits every lock alike.
             let rounds = options.quick ? 1 : 3

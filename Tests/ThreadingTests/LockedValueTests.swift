@@ -88,7 +88,14 @@ import Testing
         let value = LockedValue(5)
         for timeout in [nil, 0, -1, 0.5, -Double.infinity] as [Double?] {
             let calls = Counter()
-            let result = try value.withLock(when: { calls.increment(); return $0 == 5 }, timeout: timeout) { $0 * 10 }
+            let result = try value.withLock(
+                when: {
+                    calls.increment()
+                    return $0 == 5
+                },
+                timeout: timeout,
+                { $0 * 10 }
+            )
             #expect(result == 50)
             #expect(calls.current == 1)
         }
@@ -114,7 +121,13 @@ import Testing
         let value = LockedValue(1)
         let calls = Counter()
         expectThreadingError(.valueError, "Invalid value NaN (not a number)") {
-            try value.withLock(when: { calls.increment(); return $0 == 1 }, timeout: .nan) { $0 }
+            try value.withLock(
+                when: {
+                    calls.increment()
+                    return $0 == 1
+                },
+                timeout: .nan
+            ) { $0 }
         }
         #expect(calls.current == 0)
         #expect(value.withLock { $0 } == 1)
@@ -128,7 +141,7 @@ import Testing
             }
         }
         // timeoutMax itself is a valid timeout.
-        #expect(try value.withLock(when: { $0 == 1 }, timeout: timeoutMax) { $0 } == 1)
+        #expect(try value.withLock(when: { $0 == 1 }, timeout: timeoutMax, { $0 }) == 1)
     }
 
     // MARK: - withLock(when:) waiting
@@ -168,10 +181,12 @@ import Testing
         let value = LockedValue(0)
         let result = SharedList<Int?>()
         let waiter = spawn { _ in
-            result.append(try! value.withLock(when: { $0 == 3 }, timeout: 30) { v -> Int in
-                v = 100
-                return 3
-            })
+            result.append(
+                try! value.withLock(when: { $0 == 3 }, timeout: 30) { v -> Int in
+                    v = 100
+                    return 3
+                }
+            )
         }
         for _ in 0..<3 {
             waitThreadsBlocked(1)
@@ -296,7 +311,10 @@ import Testing
         let evaluations = Counter()
         let result = SharedList<Int>()
         let waiter = spawn { _ in
-            let r = try! value.withLock(when: { evaluations.increment(); return $0 == 1 }) { v -> Int in
+            let r = try! value.withLock(when: {
+                evaluations.increment()
+                return $0 == 1
+            }) { v -> Int in
                 v = 10
                 return 1
             }

@@ -29,6 +29,12 @@ let package = Package(
             name: "threading-stress",
             dependencies: ["Threading", "CThreading"]
         ),
+        // Every Swift example of the README, the DocC catalog and the `///` comments, compiled as a
+        // user would write it; `Scripts/check-doc-examples` checks that the docs quote these files.
+        .executableTarget(
+            name: "docs-examples",
+            dependencies: ["Threading"]
+        ),
         // A child process for the tests of what happens at process exit (shutdown, excepthook output).
         .executableTarget(
             name: "threading-test-child",

@@ -89,23 +89,23 @@ enum ThreadExamples {
     /// Four workers take jobs from a shared queue until it is empty.
     static func workerPool() throws {
         say("-- a worker pool")
-        final class Jobs: @unchecked Sendable {
-            // @unchecked Sendable: `queue` and `done` are touched only while holding `lock`.
-            let lock = Lock()
+        /// The jobs left and who did how many, in one value behind one lock.
+        struct Jobs {
             var queue = Array(1...20)
             var done: [String: Int] = [:]
         }
-        let jobs = Jobs()
+        let jobs = LockedValue(Jobs())
         let workers = (1...4).map { n in
             spawn(name: "pool-\(n)") {
-                while let job = jobs.lock.withLock({ jobs.queue.popLast() }) {
+                while let job = jobs.withLock({ $0.queue.popLast() }) {
                     pause(0.001 * Double(job % 3))
-                    jobs.lock.withLock { jobs.done[currentThread().name, default: 0] += 1 }
+                    let name = currentThread().name
+                    jobs.withLock { $0.done[name, default: 0] += 1 }
                 }
             }
         }
         for worker in workers { try worker.join() }
-        let total = jobs.lock.withLock { jobs.done.values.reduce(0, +) }
-        say("4 workers did \(total) jobs; every worker took part: \(jobs.lock.withLock { jobs.done.count == 4 })")
+        let total = jobs.withLock { $0.done.values.reduce(0, +) }
+        say("4 workers did \(total) jobs; every worker took part: \(jobs.withLock { $0.done.count == 4 })")
     }
 }

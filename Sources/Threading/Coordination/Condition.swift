@@ -9,13 +9,28 @@ import Synchronization
 /// releases the lock completely, however deep an `RLock` is held, and restores that depth.
 ///
 /// ```swift
-/// let cond = Condition()
-/// var items: [Int] = []          // guarded by cond
-/// try cond.withLock {
-///     try cond.waitFor { !items.isEmpty }
-///     items.removeFirst()
+/// final class Mailbox: @unchecked Sendable {  // @unchecked: `items` is only touched holding `cv`
+///     let cv = Condition()
+///     var items: [Int] = []
 /// }
+/// let mailbox = Mailbox()
+///
+/// let producer = Thread {
+///     try mailbox.cv.withLock {
+///         mailbox.items.append(42)
+///         try mailbox.cv.notify()         // wakes the consumer below
+///     }
+/// }
+/// try producer.start()
+/// let item = try mailbox.cv.withLock {
+///     try mailbox.cv.waitFor { !mailbox.items.isEmpty }
+///     return mailbox.items.removeFirst()
+/// }
+/// try producer.join()
 /// ```
+///
+/// For state that is only shared, `LockedValue` needs neither the class that the compiler takes
+/// on trust nor the notify calls: `withLock(when:)` waits until a condition on the value holds.
 public final class Condition: Lockable, CustomStringConvertible {
     @usableFromInline
     enum Underlying: Sendable {

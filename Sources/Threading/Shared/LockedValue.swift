@@ -100,12 +100,16 @@ public final class LockedValue<Value>: @unchecked Sendable {
     ///
     /// ```swift
     /// let stock = LockedValue(0)
-    /// // ... elsewhere, a producer: stock.withLock { $0 += 1 }
-    /// let taken = try stock.withLock(when: { $0 > 0 }, timeout: 0.01) { count -> Bool in
+    /// let producer = Thread { stock.withLock { $0 += 1 } }
+    /// try producer.start()
+    /// // Takes one as soon as there is one, or gives up after a second.
+    /// let inStock = { (count: borrowing Int) in count > 0 }
+    /// let taken = try stock.withLock(when: inStock, timeout: 1) { count -> Bool in
     ///     count -= 1
     ///     return true
     /// }
     /// print(taken == nil ? "timed out" : "took one")
+    /// try producer.join()
     /// ```
     ///
     /// - Parameters:

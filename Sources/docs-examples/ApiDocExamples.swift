@@ -13,6 +13,7 @@ func apiDocExamples() throws {
     try lockedValueWhenDocExample()
     try queueDocExample()
     try simpleQueueDocExample()
+    try futureDocExample()
 }
 
 func lockDocExample() throws {

@@ -11,7 +11,7 @@ import Synchronization
 /// sees the number move on and leaves without taking the lock again.
 public final class Barrier: CustomStringConvertible, @unchecked Sendable {
     // @unchecked Sendable: `state` and `count` are read and written only while holding `word`;
-    // `generation` is atomic; everything else is immutable.
+    // `generation` and `epoch` are atomic; everything else is immutable.
 
     private enum State: Equatable {
         case filling, resetting, broken
@@ -21,6 +21,10 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
     private let word = Atomic<UInt32>(RawLock.unlocked)
     /// Completed generations; advanced, under the lock, by the last arrival of each.
     private let generation = Atomic<UInt64>(0)
+    /// The word that waiting threads sleep on: changed, under the lock, by every event that
+    /// releases them (a generation completes, the barrier breaks, is aborted or reset), which
+    /// then wakes them all with one call.
+    private let epoch = Atomic<UInt32>(0)
     private let action: (@Sendable () throws -> Void)?
     private let defaultTimeout: Double?
     private var state = State.filling
@@ -81,7 +85,7 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
             }
             count = 0
             generation.wrappingAdd(1, ordering: .releasing)
-            unlockAndWakeAll()
+            unlockAndWakeAll(sleepersPossible: index > 0)
             return index
         }
 
@@ -97,13 +101,14 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
             throw error
         }
         if case .until(let deadline) = limit {
-            while generation.load(ordering: .relaxed) == mine && state == .filling && !deadline.hasPassed {
-                let result = ParkingLot.park(
-                    key: key, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
+            while generation.load(ordering: .relaxed) == mine && state == .filling {
+                let seen = epoch.load(ordering: .relaxed)
+                unlock()
+                let inTime = ParkingLot.wait(on: address(of: epoch), while: seen, until: deadline)
                 // Released: leave without the lock, which the last arrival may still hold.
                 if generation.load(ordering: .acquiring) != mine { return index }
                 lock()
-                if case .timedOut = result { break }
+                if !inTime { break }
             }
         }
         // The lock is held again, so the generation and the state are settled.
@@ -129,16 +134,14 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
         } else {
             state = .filling
         }
-        unlock()
-        ParkingLot.unparkAll(key: key)
+        unlockAndWakeAll()
     }
 
     /// Breaks the barrier: current and future `wait` calls throw `brokenBarrier` until `reset()`.
     public func abort() {
         lock()
         state = .broken
-        unlock()
-        ParkingLot.unparkAll(key: key)
+        unlockAndWakeAll()
     }
 
     /// The number of threads waiting in the barrier while it fills (Python's `n_waiting`).
@@ -172,9 +175,13 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
         RawLock.unlock(address(of: word))
     }
 
-    /// Releases the lock, then wakes every thread parked on the barrier.
-    private func unlockAndWakeAll() {
+    /// Moves the epoch on, releases the lock, then wakes every thread waiting in the barrier:
+    /// those of the generation, asleep on the epoch word, with one call, and those waiting for a
+    /// reset to complete, parked on the barrier. Hold the lock when calling it.
+    private func unlockAndWakeAll(sleepersPossible: Bool = true) {
+        epoch.wrappingAdd(1, ordering: .relaxed)
         unlock()
+        if sleepersPossible { ParkingLot.wakeAll(on: address(of: epoch)) }
         ParkingLot.unparkAll(key: key)
     }
 

@@ -28,7 +28,8 @@ private let queueSize = 5
 /// CPython's `do_blocking_test`: `trigger` runs on another thread after 0.1 s; `block` must not
 /// return before that.
 private func doBlockingTest<R>(
-    _ block: () throws -> R, trigger: @escaping @Sendable () throws -> Void,
+    _ block: () throws -> R,
+    trigger: @escaping @Sendable () throws -> Void,
     sourceLocation: SourceLocation = #_sourceLocation
 ) rethrows -> R {
     let started = Event()
@@ -45,7 +46,9 @@ private func doBlockingTest<R>(
 
 /// Whether `body` throws `ThreadingError` of `kind` (and records an issue if it does not).
 private func expectKind<R>(
-    _ kind: ThreadingError.Kind, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> R
+    _ kind: ThreadingError.Kind,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> R
 ) {
     expectThreadingError(kind, "", sourceLocation: sourceLocation, body)
 }
@@ -78,7 +81,9 @@ private final class Tracked: Sendable, Comparable {
         try q.put(111)
         try q.put(333)
         try q.put(222)
-        let target: [QueueKind: [Int]] = [.fifo: [111, 333, 222], .lifo: [222, 333, 111], .priority: [111, 222, 333]]
+        let target: [QueueKind: [Int]] = [
+            .fifo: [111, 333, 222], .lifo: [222, 333, 111], .priority: [111, 222, 333],
+        ]
         let actual = [try q.get(), try q.get(), try q.get()]
         #expect(actual == target[kind], "Didn't seem to queue the correct data!")
         for i in 0..<(queueSize - 1) {
@@ -328,10 +333,15 @@ private final class Tracked: Sendable, Comparable {
     }
 
     /// CPython's `_get`: after `go`, a get; records whether it ended as `shutdown` says it should.
-    private static func getter(_ q: Threading.Queue<String>, _ go: Event, _ results: SharedList<Bool>, shutdown: Bool)
+    private static func getter(
+        _ q: Threading.Queue<String>,
+        _ go: Event,
+        _ results: SharedList<Bool>,
+        shutdown: Bool
+    )
         -> @Sendable () -> Void
     {
-        return {
+        {
             try! go.wait()
             do {
                 _ = try q.get()
@@ -343,10 +353,14 @@ private final class Tracked: Sendable, Comparable {
     }
 
     /// CPython's `_get_task_done`.
-    private static func getTaskDone(_ q: Threading.Queue<String>, _ go: Event, _ results: SharedList<Bool>)
+    private static func getTaskDone(
+        _ q: Threading.Queue<String>,
+        _ go: Event,
+        _ results: SharedList<Bool>
+    )
         -> @Sendable () -> Void
     {
-        return {
+        {
             try! go.wait()
             do {
                 _ = try q.get()
@@ -360,9 +374,13 @@ private final class Tracked: Sendable, Comparable {
 
     /// CPython's `_put`.
     private static func putter(
-        _ q: Threading.Queue<String>, _ msg: String, _ go: Event, _ results: SharedList<Bool>, shutdown: Bool
+        _ q: Threading.Queue<String>,
+        _ msg: String,
+        _ go: Event,
+        _ results: SharedList<Bool>,
+        shutdown: Bool
     ) -> @Sendable () -> Void {
-        return {
+        {
             try! go.wait()
             do {
                 try q.put(msg)
@@ -375,7 +393,7 @@ private final class Tracked: Sendable, Comparable {
 
     /// CPython's `_join`.
     private static func joiner(_ q: Threading.Queue<String>, _ results: SharedList<Bool>) -> @Sendable () -> Void {
-        return {
+        {
             q.join()
             results.append(true)
         }
@@ -685,7 +703,8 @@ private final class Tracked: Sendable, Comparable {
                 RawThread {
                     _ = try! q.get()
                     order.append(getter)
-                })
+                }
+            )
             waitThreadsBlocked(1)
         }
         for item in 0..<5 {

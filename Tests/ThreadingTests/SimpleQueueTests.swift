@@ -10,7 +10,9 @@ import Testing
 /// Feeds `inputs` to `q` from `n` threads and drains it with `n` consumers (CPython's
 /// `run_threads`); returns what the consumers got.
 private func runThreads(
-    _ n: Int, _ q: SimpleQueue<Int?>, _ inputs: [Int],
+    _ n: Int,
+    _ q: SimpleQueue<Int?>,
+    _ inputs: [Int],
     consume: @escaping @Sendable (SimpleQueue<Int?>) throws -> Int?
 ) -> [Int] {
     let seq = Protected<[Int]>(inputs.reversed())
@@ -139,7 +141,12 @@ private final class Tracked: Sendable {
         let n = 10_000
         let produced = Counter()
         for _ in 0..<n {
-            q.put(Tracked { q.put(nil); produced.increment() })
+            q.put(
+                Tracked {
+                    q.put(nil)
+                    produced.increment()
+                }
+            )
             _ = try q.get()  // the item dies here, outside the lock, and puts `nil`
             #expect(try q.getNowait() == nil)
         }

@@ -184,7 +184,16 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// Waits until room is reserved for this putter; called with the lock held on a full queue.
     /// Returns with the lock held and room for one item, or throws with the lock released.
     @usableFromInline
-    final func waitForRoom(block: Bool, timeout: Double?) throws(ThreadingError) {
+    final func waitForRoom(block: Bool, timeout: Double?) throws {
+        let deadline = try startWaitForRoom(block: block, timeout: timeout)
+        waitingPutters += 1
+        let result = ParkingLot.park(key: putterKey, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
+        lock()
+        try finishWaitForRoom(WaitOutcome(result))
+    }
+
+    /// The deadline of a putter about to wait, or the error it ends with (the lock then released).
+    final func startWaitForRoom(block: Bool, timeout: Double?) throws(ThreadingError) -> Deadline {
         guard block else {
             unlock()
             throw .queueFull
@@ -200,28 +209,35 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
             unlock()
             throw .queueFull
         }
-        waitingPutters += 1
-        let result = ParkingLot.park(key: putterKey, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
-        lock()
-        switch result {
-        case .unparked(let token) where token == Queue.served:
+        return deadline
+    }
+
+    /// Settles a putter's wait, lock held: returns with room for the item, or throws with the lock
+    /// released.
+    final func finishWaitForRoom(_ outcome: WaitOutcome) throws {
+        switch outcome {
+        case .served:
             reservedRoom -= 1
             if shutDown {
                 unlock()
-                throw .queueShutDown
+                throw ThreadingError.queueShutDown
             }
-        case .unparked:
+        case .woken:
             unlock()
-            throw .queueShutDown
-        case .timedOut, .invalid:
+            throw ThreadingError.queueShutDown
+        case .cancelled:
+            waitingPutters -= 1
+            unlock()
+            throw CancellationError()
+        case .timedOut:
             waitingPutters -= 1
             if shutDown {
                 unlock()
-                throw .queueShutDown
+                throw ThreadingError.queueShutDown
             }
             guard bound <= 0 || ring.count + reservedRoom < bound else {
                 unlock()
-                throw .queueFull
+                throw ThreadingError.queueFull
             }
         }
     }
@@ -245,19 +261,25 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     @inlinable
     public final func get(block: Bool = true, timeout: Double? = nil) throws -> Element {
         lock()
-        if _slowPath(shutDown && ring.count == 0) {
-            unlock()
-            throw ThreadingError.queueShutDown
-        }
-        if block, let t = timeout, t < 0 {
-            unlock()
-            throw ThreadingError.queueNegativeTimeout
-        }
+        try startGet(block: block, timeout: timeout)
         if _slowPath(ring.count <= reservedItems) { try waitForItem(block: block, timeout: timeout) }
         let item = pop()
         if _slowPath(waitingPutters > 0) { serveWaitingPutters() }
         unlock()
         return item
+    }
+
+    /// A getter's first checks, in CPython's order, lock held; throws with the lock released.
+    @inlinable @inline(__always)
+    final func startGet(block: Bool, timeout: Double?) throws(ThreadingError) {
+        if _slowPath(shutDown && ring.count == 0) {
+            unlock()
+            throw .queueShutDown
+        }
+        if block, let t = timeout, t < 0 {
+            unlock()
+            throw .queueNegativeTimeout
+        }
     }
 
     /// Removes and returns the next item without waiting (Python's `get_nowait`).
@@ -272,7 +294,16 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// Waits until an item is reserved for this getter; called with the lock held and no item
     /// free. Returns with the lock held and an item to take, or throws with the lock released.
     @usableFromInline
-    final func waitForItem(block: Bool, timeout: Double?) throws(ThreadingError) {
+    final func waitForItem(block: Bool, timeout: Double?) throws {
+        let deadline = try startWaitForItem(block: block, timeout: timeout)
+        waitingGetters += 1
+        let result = ParkingLot.park(key: getterKey, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
+        lock()
+        try finishWaitForItem(WaitOutcome(result))
+    }
+
+    /// The deadline of a getter about to wait, or the error it ends with (the lock then released).
+    final func startWaitForItem(block: Bool, timeout: Double?) throws(ThreadingError) -> Deadline {
         // Every item left is owed to a served getter: after a shutdown there is none for this one.
         if shutDown {
             unlock()
@@ -293,24 +324,34 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
             unlock()
             throw .queueEmpty
         }
-        waitingGetters += 1
-        let result = ParkingLot.park(key: getterKey, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
-        lock()
-        switch result {
-        case .unparked(let token) where token == Queue.served:
+        return deadline
+    }
+
+    /// Settles a getter's wait, lock held: returns with an item to take, or throws with the lock
+    /// released.
+    final func finishWaitForItem(_ outcome: WaitOutcome) throws {
+        switch outcome {
+        case .served:
             // The item is this getter's, unless an immediate shutdown dropped every item since.
             if ring.count == 0 {
                 unlock()
-                throw .queueShutDown
+                throw ThreadingError.queueShutDown
             }
             reservedItems -= 1
-        case .unparked, .timedOut, .invalid:
-            if case .unparked = result {} else { waitingGetters -= 1 }
-            guard ring.count > reservedItems else {
-                let error: ThreadingError = shutDown ? .queueShutDown : .queueEmpty
-                unlock()
-                throw error
-            }
+            return
+        case .cancelled:
+            waitingGetters -= 1
+            unlock()
+            throw CancellationError()
+        case .timedOut:
+            waitingGetters -= 1
+        case .woken:
+            break
+        }
+        guard ring.count > reservedItems else {
+            let error: ThreadingError = shutDown ? .queueShutDown : .queueEmpty
+            unlock()
+            throw error
         }
     }
 
@@ -431,8 +472,35 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     }
 
     final func wakeJoiners() {
-        waitingJoiners = 0
-        ParkingLot.unparkAll(key: joinerKey)
+        ParkingLot.unpark(key: joinerKey) { _ in
+            waitingJoiners -= 1
+            return Queue.woken
+        }
+    }
+
+    /// How a wait in the parking lot ended, for a thread or a task.
+    enum WaitOutcome {
+        /// A waker reserved an item or room for this waiter.
+        case served
+        /// A shutdown woke it.
+        case woken
+        case timedOut
+        case cancelled
+
+        init(_ result: ParkingLot.ParkResult) {
+            switch result {
+            case .unparked(let token): self = token == Queue.served ? .served : .woken
+            case .timedOut, .invalid: self = .timedOut  // `validate` always queues: never `.invalid`
+            }
+        }
+
+        init(_ result: TaskParkResult) {
+            switch result {
+            case .unparked(let token): self = token == Queue.served ? .served : .woken
+            case .timedOut, .invalid: self = .timedOut
+            case .cancelled: self = .cancelled
+            }
+        }
     }
 
     // Three distinct addresses inside this object, one line of waiters each.

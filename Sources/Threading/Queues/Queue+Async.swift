@@ -1,0 +1,164 @@
+import Synchronization
+
+extension Queue {
+    /// Adds `item` to the queue, suspending the calling task (not blocking its thread) while a
+    /// bounded queue is full: the `async` twin of `put(_:block:timeout:)`.
+    ///
+    /// Threads and tasks waiting on one queue are served in one first-come-first-served line.
+    ///
+    /// Cancel safety: a task cancelled while it waits for room leaves the line and throws
+    /// `CancellationError` without adding the item; the room it would have had goes to the next
+    /// putter. Room already handed to it when it is cancelled is used: the item is added and the
+    /// call returns normally. A call that finds room at once adds the item even in a cancelled
+    /// task.
+    ///
+    /// - Parameters:
+    ///   - item: The item to add; it counts as an unfinished task until its `taskDone()`.
+    ///   - block: When `false`, does not wait.
+    ///   - timeout: The longest wait, in seconds; `nil` waits without limit, `0` does not wait.
+    /// - Throws: `CancellationError` when the task is cancelled while it waits; otherwise as
+    ///   `put(_:block:timeout:)`.
+    public final func put(_ item: Element, block: Bool = true, timeout: Double? = nil) async throws {
+        lock()
+        if _slowPath(shutDown) {
+            unlock()
+            throw ThreadingError.queueShutDown
+        }
+        if bound > 0 {
+            if block, let t = timeout, t < 0 {
+                unlock()
+                throw ThreadingError.queueNegativeTimeout
+            }
+            if ring.count + reservedRoom >= bound {
+                let deadline = try startWaitForRoom(block: block, timeout: timeout)
+                waitingPutters += 1
+                let result = await ParkingLot.parkTask(key: putterKey, deadline: deadline) {
+                    unlock()  // under the bucket lock: no put or get can slip in before this task is in line
+                    return true
+                }
+                lock()
+                try finishWaitForRoom(WaitOutcome(result))
+            }
+        }
+        push(item)
+        unfinished += 1
+        if _slowPath(waitingGetters > 0) { serveWaitingGetter() }
+        unlock()
+    }
+
+    /// Removes and returns the next item, suspending the calling task (not blocking its thread)
+    /// while the queue is empty: the `async` twin of `get(block:timeout:)`.
+    ///
+    /// Threads and tasks waiting on one queue are served in one first-come-first-served line.
+    ///
+    /// Cancel safety: a task cancelled while it waits leaves the line and throws
+    /// `CancellationError`; the item it would have had goes to the next getter, never lost. An
+    /// item already handed to it when it is cancelled is returned normally. A call that finds an
+    /// item at once takes it even in a cancelled task.
+    ///
+    /// - Parameters:
+    ///   - block: When `false`, does not wait.
+    ///   - timeout: The longest wait, in seconds; `nil` waits without limit, `0` does not wait.
+    /// - Returns: The item.
+    /// - Throws: `CancellationError` when the task is cancelled while it waits; otherwise as
+    ///   `get(block:timeout:)`.
+    public final func get(block: Bool = true, timeout: Double? = nil) async throws -> Element {
+        lock()
+        try startGet(block: block, timeout: timeout)
+        if _slowPath(ring.count <= reservedItems) {
+            let deadline = try startWaitForItem(block: block, timeout: timeout)
+            waitingGetters += 1
+            let result = await ParkingLot.parkTask(key: getterKey, deadline: deadline) {
+                unlock()  // under the bucket lock: no put can slip in before this task is in line
+                return true
+            }
+            lock()
+            try finishWaitForItem(WaitOutcome(result))
+        }
+        let item = pop()
+        if _slowPath(waitingPutters > 0) { serveWaitingPutters() }
+        unlock()
+        return item
+    }
+
+    /// Waits, suspending the calling task, until every item put has had its `taskDone()`: the
+    /// `async` twin of `join()`.
+    ///
+    /// Cancel safety: a cancelled task leaves the line and throws `CancellationError`; nothing
+    /// else changes.
+    ///
+    /// - Throws: `CancellationError` only, when the task is cancelled while it waits.
+    public final func join() async throws {
+        lock()
+        while unfinished > 0 {
+            waitingJoiners += 1
+            let result = await ParkingLot.parkTask(key: joinerKey, deadline: .never) {
+                unlock()
+                return true
+            }
+            lock()
+            if case .cancelled = result {
+                waitingJoiners -= 1
+                unlock()
+                throw CancellationError()
+            }
+        }
+        unlock()
+    }
+}
+
+extension SimpleQueue {
+    /// Removes and returns the first item, suspending the calling task (not blocking its thread)
+    /// while the queue is empty: the `async` twin of `get(block:timeout:)`.
+    ///
+    /// Threads and tasks waiting on one queue are served in one first-come-first-served line.
+    ///
+    /// Cancel safety: a task cancelled while it waits leaves the line and throws
+    /// `CancellationError`; the item it would have had goes to the next getter, never lost. An
+    /// item already handed to it when it is cancelled is returned normally. A call that finds an
+    /// item at once takes it even in a cancelled task.
+    ///
+    /// - Parameters:
+    ///   - block: When `false`, does not wait.
+    ///   - timeout: The longest wait, in seconds; `nil` waits without limit, `0` does not wait.
+    /// - Returns: The first item.
+    /// - Throws: `CancellationError` when the task is cancelled while it waits; otherwise as
+    ///   `get(block:timeout:)`.
+    public func get(block: Bool = true, timeout: Double? = nil) async throws -> Element {
+        if _slowPath(block && timeout != nil) { try SimpleQueue.check(timeout: timeout!) }
+        lock()
+        if _fastPath(ring.count > reserved) {
+            let item = ring.removeFirst()
+            unlock()
+            return item
+        }
+        guard block, timeout != 0 else {
+            unlock()
+            throw ThreadingError.queueEmpty
+        }
+        let deadline = timeout.map { Deadline.after(seconds: $0) } ?? .never
+        waitingGetters += 1
+        let result = await ParkingLot.parkTask(key: key, deadline: deadline) {
+            unlock()  // under the bucket lock: no put can slip in before this task is in line
+            return true
+        }
+        lock()
+        switch result {
+        case .unparked:
+            reserved -= 1
+        case .cancelled:
+            waitingGetters -= 1
+            unlock()
+            throw CancellationError()
+        case .timedOut, .invalid:
+            waitingGetters -= 1
+            guard ring.count > reserved else {
+                unlock()
+                throw ThreadingError.queueEmpty
+            }
+        }
+        let item = ring.removeFirst()
+        unlock()
+        return item
+    }
+}

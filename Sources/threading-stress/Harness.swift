@@ -104,6 +104,7 @@ final class Harness {
             case "condition": workloads.append(ConditionWorkload(threads: threads, board: board, log: log))
             case "semaphore": workloads.append(SemaphoreWorkload(threads: threads, board: board, log: log, rng: &setup))
             case "event": workloads.append(EventWorkload(threads: threads, board: board, log: log))
+            case "queue": workloads.append(QueueWorkload(threads: threads, board: board, log: log))
             case "barrier":
                 workloads.append(BarrierWorkload(threads: threads, board: board, log: log, seed: options.seed))
             default: workloads.append(ChurnWorkload(threads: threads, board: board, log: log))

@@ -114,3 +114,24 @@ func rendezvousExample() throws {
     try runner.join()
     // snippet: end
 }
+
+func queueWorkerPoolExample() throws {
+    // snippet: readme-queue-pool
+    let jobs = Queue<Int>(maxsize: 8)  // put() waits while 8 jobs are queued
+    let workers = (0..<3).map { _ in
+        Thread {
+            while let job = try? jobs.get() {  // throws .shutDown once shut down and empty
+                print(job * job)
+                try? jobs.taskDone()
+            }
+        }
+    }
+    for worker in workers { try worker.start() }
+    for job in 1...10 { try jobs.put(job) }
+    jobs.join()  // every job had its taskDone()
+    jobs.shutdown()  // the workers' get() throws: they end
+    for worker in workers { try worker.join() }
+    // snippet: hide
+    precondition(jobs.unfinishedTasks == 0 && jobs.isShutdown)
+    // snippet: end
+}

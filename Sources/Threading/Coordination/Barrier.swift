@@ -9,7 +9,7 @@ import Synchronization
 /// in which the next generation waits for the released threads to leave, is replaced by a
 /// generation number: the last arrival starts the next generation at once, and a released thread
 /// sees the number move on and leaves without taking the lock again.
-public final class Barrier: CustomStringConvertible, @unchecked Sendable {
+open class Barrier: CustomStringConvertible, @unchecked Sendable {
     // @unchecked Sendable: `state` and `count` are read and written only while holding `word`;
     // `generation` and `epoch` are atomic; everything else is immutable.
 
@@ -60,7 +60,7 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
     ///   `.valueError` for NaN and `.overflowError` above `timeoutMax` (the arrival is then
     ///   withdrawn and the barrier is not broken, as in CPython).
     @discardableResult
-    public func wait(timeout: Double? = nil) throws -> Int {
+    public final func wait(timeout: Double? = nil) throws -> Int {
         let timeout = timeout ?? defaultTimeout
         lock()
         // A reset completes when the threads of the interrupted generation have left.
@@ -127,7 +127,7 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
     }
 
     /// Returns the barrier to its initial state; threads waiting in it get `brokenBarrier`.
-    public func reset() {
+    public final func reset() {
         lock()
         if count > 0 {
             if state == .filling || state == .broken { state = .resetting }
@@ -138,24 +138,24 @@ public final class Barrier: CustomStringConvertible, @unchecked Sendable {
     }
 
     /// Breaks the barrier: current and future `wait` calls throw `brokenBarrier` until `reset()`.
-    public func abort() {
+    public final func abort() {
         lock()
         state = .broken
         unlockAndWakeAll()
     }
 
     /// The number of threads waiting in the barrier while it fills (Python's `n_waiting`).
-    public var nWaiting: Int {
+    public final var nWaiting: Int {
         withLock { state == .filling ? count : 0 }
     }
 
     /// Whether the barrier is broken (Python's `broken`).
-    public var isBroken: Bool {
+    public final var isBroken: Bool {
         withLock { state == .broken }
     }
 
     /// `<Barrier: waiters=K/P>`, or `<Barrier: broken>`.
-    public var description: String {
+    open var description: String {
         withLock {
             state == .broken ? "<Barrier: broken>" : "<Barrier: waiters=\(state == .filling ? count : 0)/\(parties)>"
         }

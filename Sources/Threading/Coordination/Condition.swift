@@ -31,7 +31,9 @@ import Synchronization
 ///
 /// For state that is only shared, `LockedValue` needs neither the class that the compiler takes
 /// on trust nor the notify calls: `withLock(when:)` waits until a condition on the value holds.
-public final class Condition: Lockable, CustomStringConvertible {
+open class Condition: Lockable, CustomStringConvertible, @unchecked Sendable {
+    // @unchecked Sendable: an open class; its stored properties are `let`s of Sendable types.
+
     @usableFromInline
     enum Underlying: Sendable {
         case lock(Lock)
@@ -61,7 +63,7 @@ public final class Condition: Lockable, CustomStringConvertible {
     /// Acquires the underlying lock, exactly as its own `acquire` does.
     @inlinable
     @discardableResult
-    public func acquire(blocking: Bool = true, timeout: Double? = nil) throws -> Bool {
+    public final func acquire(blocking: Bool = true, timeout: Double? = nil) throws -> Bool {
         switch underlying {
         case .lock(let lock): return try lock.acquire(blocking: blocking, timeout: timeout)
         case .rlock(let lock): return try lock.acquire(blocking: blocking, timeout: timeout)
@@ -70,7 +72,7 @@ public final class Condition: Lockable, CustomStringConvertible {
 
     /// Releases the underlying lock, exactly as its own `release` does.
     @inlinable
-    public func release() throws {
+    public final func release() throws {
         switch underlying {
         case .lock(let lock): try lock.release()
         case .rlock(let lock): try lock.release()
@@ -78,7 +80,7 @@ public final class Condition: Lockable, CustomStringConvertible {
     }
 
     /// Whether the calling thread may wait and notify: it holds the `RLock`, or the `Lock` is held.
-    var isOwned: Bool {
+    final var isOwned: Bool {
         switch underlying {
         case .lock(let lock): return lock.isLocked
         case .rlock(let lock): return lock.isOwnedByCurrentThread
@@ -95,14 +97,14 @@ public final class Condition: Lockable, CustomStringConvertible {
     ///   calling thread does not own the lock; `.valueError` for NaN; `.overflowError` above
     ///   `timeoutMax`.
     @discardableResult
-    public func wait(timeout: Double? = nil) throws -> Bool {
+    public final func wait(timeout: Double? = nil) throws -> Bool {
         guard isOwned else { throw ThreadingError.waitUnowned }
         guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return false }
         return wait(until: deadline)
     }
 
     /// Waits for a notification until `deadline`; the caller owns the lock.
-    func wait(until deadline: Deadline) -> Bool {
+    final func wait(until deadline: Deadline) -> Bool {
         var saved = 0
         var releaseError: (any Error)? = nil
         let key = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
@@ -161,7 +163,7 @@ public final class Condition: Lockable, CustomStringConvertible {
     /// - Returns: The predicate's last value: `false` only if the timeout passed.
     /// - Throws: As `wait(timeout:)`.
     @discardableResult
-    public func waitFor(timeout: Double? = nil, _ predicate: () -> Bool) throws -> Bool {
+    public final func waitFor(timeout: Double? = nil, _ predicate: () -> Bool) throws -> Bool {
         var deadline: Deadline? = nil
         var result = predicate()
         while !result {
@@ -188,7 +190,7 @@ public final class Condition: Lockable, CustomStringConvertible {
     /// - Throws: `ThreadingError.Kind.runtimeError` ("cannot notify on un-acquired lock") when the
     ///   calling thread does not own the lock.
     /// - Complexity: O(w) in the waiters sharing this condition's parking-lot bucket.
-    public func notify(_ n: Int = 1) throws {
+    public final func notify(_ n: Int = 1) throws {
         guard isOwned else { throw ThreadingError.notifyUnowned }
         guard n > 0, waiterCount.load(ordering: .relaxed) > 0 else { return }
         var woken = 0
@@ -211,12 +213,12 @@ public final class Condition: Lockable, CustomStringConvertible {
     /// Wakes every thread waiting on this condition.
     ///
     /// - Throws: As `notify(_:)`.
-    public func notifyAll() throws {
+    public final func notifyAll() throws {
         try notify(Int.max)
     }
 
     /// `<Condition(<lock description>, N)>`, N being the number of waiting threads.
-    public var description: String {
+    open var description: String {
         let lock: String
         switch underlying {
         case .lock(let l): lock = l.description

@@ -4,7 +4,7 @@ import Synchronization
 ///
 /// One atomic word (unset, set, unset with waiters). `wait` on a set event is one load; `set`
 /// wakes every waiter at once, and each returns `true` even if `clear()` follows immediately.
-public final class Event: CustomStringConvertible, @unchecked Sendable {
+open class Event: CustomStringConvertible, @unchecked Sendable {
     // @unchecked Sendable: its only state is an atomic word; waiting goes through the parking lot.
 
     @usableFromInline static let unset: UInt32 = 0
@@ -19,19 +19,19 @@ public final class Event: CustomStringConvertible, @unchecked Sendable {
 
     /// Whether the flag is set (Python's `is_set()`).
     @inlinable
-    public var isSet: Bool {
+    public final var isSet: Bool {
         state.load(ordering: .acquiring) == Event.isSetState
     }
 
     /// Sets the flag and wakes every thread waiting for it.
-    public func set() {
+    public final func set() {
         if state.exchange(Event.isSetState, ordering: .acquiringAndReleasing) == Event.unsetWithWaiters {
             ParkingLot.unparkAll(key: key, token: 1)
         }
     }
 
     /// Unsets the flag; later `wait` calls block until the next `set()`.
-    public func clear() {
+    public final func clear() {
         _ = state.compareExchange(expected: Event.isSetState, desired: Event.unset, ordering: .acquiringAndReleasing)
     }
 
@@ -45,13 +45,13 @@ public final class Event: CustomStringConvertible, @unchecked Sendable {
     ///   `timeoutMax`, when the flag is unset.
     @inlinable
     @discardableResult
-    public func wait(timeout: Double? = nil) throws -> Bool {
+    public final func wait(timeout: Double? = nil) throws -> Bool {
         if _fastPath(isSet) { return true }
         return try waitSlow(timeout: timeout)
     }
 
     @usableFromInline
-    func waitSlow(timeout: Double?) throws(ThreadingError) -> Bool {
+    final func waitSlow(timeout: Double?) throws(ThreadingError) -> Bool {
         guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return isSet }
         let result = ParkingLot.park(
             key: key,
@@ -85,7 +85,7 @@ public final class Event: CustomStringConvertible, @unchecked Sendable {
     }
 
     /// `<Event: set>` or `<Event: unset>`.
-    public var description: String {
+    open var description: String {
         isSet ? "<Event: set>" : "<Event: unset>"
     }
 }

@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// `Threading.Semaphore` is the full name where `Glibc`'s `Semaphore` (a `sem_t` pointer) is
 /// also imported.
-public class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
+open class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
     // @unchecked Sendable: a non-final class; every stored property is a `let` of a Sendable type.
 
     @usableFromInline
@@ -25,8 +25,10 @@ public class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
     ///
     /// - Throws: `ThreadingError.Kind.valueError` ("semaphore initial value must be >= 0") when
     ///   `value` is negative.
-    public convenience init(_ value: Int = 1) throws {
-        try self.init(value: value, bound: .max)
+    public init(_ value: Int = 1) throws {
+        guard value >= 0 else { throw ThreadingError.negativeSemaphore }
+        self.value = Atomic(value)
+        self.bound = .max
     }
 
     init(value: Int, bound: Int) throws(ThreadingError) {
@@ -166,28 +168,28 @@ public class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
     }
 
     /// `<Semaphore: value=N>`.
-    public var description: String {
+    open var description: String {
         "<Semaphore: value=\(currentValue)>"
     }
 }
 
 /// A semaphore that may not be released past its initial value, Python's
 /// `threading.BoundedSemaphore`: the usual guard for a pool of a fixed size.
-public final class BoundedSemaphore: Semaphore, @unchecked Sendable {
+open class BoundedSemaphore: Semaphore, @unchecked Sendable {
     // @unchecked Sendable: adds no stored property to `Semaphore`.
 
     /// The initial value, which `release` may not exceed.
-    public var initialValue: Int { bound }
+    public final var initialValue: Int { bound }
 
     /// Creates a bounded semaphore holding `value` units, at most `value` at any time.
     ///
     /// - Throws: `ThreadingError.Kind.valueError` when `value` is negative.
-    public init(_ value: Int = 1) throws {
+    public override init(_ value: Int = 1) throws {
         try super.init(value: value, bound: value)
     }
 
     /// `<BoundedSemaphore: value=N/INITIAL>`.
-    public override var description: String {
+    open override var description: String {
         "<BoundedSemaphore: value=\(currentValue)/\(bound)>"
     }
 }

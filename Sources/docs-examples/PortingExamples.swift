@@ -16,7 +16,7 @@ func portingExamples() throws {
     let thread = try startThread({ (name: String, n: Int) in print(name, n) }, "ada", 3)
     try thread.join()
 
-    try oldSpellingsExample()
+    try subclassExample()
 }
 
 // snippet: porting-return
@@ -62,5 +62,19 @@ func startThread<each A: Sendable>(
 }
 // snippet: end
 
-func oldSpellingsExample() throws {
+func subclassExample() throws {
+    let pool = try ConnectionLimit(dsn: "db", maxConnections: 2)
+    pool.withLock { precondition(pool.dsn == "db") }
 }
+
+// snippet: porting-subclass
+// Python: class ConnectionLimit(threading.BoundedSemaphore): ...
+final class ConnectionLimit: BoundedSemaphore, @unchecked Sendable {  // @unchecked: `dsn` is a `let`
+    let dsn: String
+
+    init(dsn: String, maxConnections: Int) throws {
+        self.dsn = dsn
+        try super.init(maxConnections)
+    }
+}
+// snippet: end

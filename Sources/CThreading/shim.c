@@ -1,42 +1,39 @@
-#ifndef _GNU_SOURCE
-#error "CThreading needs _GNU_SOURCE (set in Package.swift)"
+// Thread identity, names, CPU affinity and stack size, with one branch per C library:
+// glibc and Musl on Linux, and Darwin. The waiting backends are in wait.c.
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#error "CThreading needs _GNU_SOURCE on Linux (set in Package.swift)"
 #endif
 
 #include "CThreading.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <sched.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/futex.h>
+
+#if defined(__linux__)
+#include <sched.h>
 #include <sys/syscall.h>
-
-int cthreading_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline) {
-    // FUTEX_WAIT_BITSET takes an absolute deadline, on CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME
-    // is given: a wall-clock jump neither shortens nor lengthens the wait.
-    long rc = syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, deadline, NULL,
-                      FUTEX_BITSET_MATCH_ANY);
-    return rc == 0 ? 0 : errno;
-}
-
-int cthreading_futex_wake(uint32_t *word, int count) {
-    long rc = syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0);
-    return rc >= 0 ? (int)rc : -errno;
-}
-
-int cthreading_futex_requeue(uint32_t *from, uint32_t expected, uint32_t *to, int count) {
-    // The fourth argument carries the requeue count in the place of a timeout; none is woken.
-    long rc = syscall(SYS_futex, from, FUTEX_CMP_REQUEUE | FUTEX_PRIVATE_FLAG, 0, (void *)(long)count, to, expected);
-    return rc >= 0 ? (int)rc : -errno;
-}
+#endif
 
 uint64_t cthreading_gettid(void) {
+#if defined(__APPLE__)
+    uint64_t tid = 0;
+    pthread_threadid_np(NULL, &tid);
+    return tid;
+#else
     return (uint64_t)syscall(SYS_gettid);
+#endif
 }
 
 int cthreading_setname(pthread_t thread, const char *name) {
+#if defined(__APPLE__)
+    // Darwin names only the calling thread.
+    if (!pthread_equal(thread, pthread_self())) return ENOTSUP;
+    return pthread_setname_np(name);
+#else
     return pthread_setname_np(thread, name);
+#endif
 }
 
 int cthreading_getname(pthread_t thread, char *buffer, size_t size) {
@@ -44,6 +41,7 @@ int cthreading_getname(pthread_t thread, char *buffer, size_t size) {
 }
 
 int cthreading_pin_to_cpu(int cpu) {
+#if defined(__linux__)
     cpu_set_t set;
     CPU_ZERO(&set);
     if (cpu < 0) {
@@ -53,22 +51,47 @@ int cthreading_pin_to_cpu(int cpu) {
         CPU_SET(cpu, &set);
     }
     return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : errno;
+#else
+    (void)cpu;
+    return ENOTSUP;  // Darwin has no thread affinity (only hints): callers that pin skip it
+#endif
+}
+
+int cthreading_can_pin(void) {
+#if defined(__linux__)
+    return 1;
+#else
+    return 0;
+#endif
 }
 
 int cthreading_cpu_count(void) {
+#if defined(__linux__)
     cpu_set_t set;
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
     return CPU_COUNT(&set);
+#else
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+#endif
 }
 
 size_t cthreading_current_stack_size(void) {
+#if defined(__APPLE__)
+    return pthread_get_stacksize_np(pthread_self());
+#else
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
     size_t size = 0;
     pthread_attr_getstacksize(&attr, &size);
     pthread_attr_destroy(&attr);
     return size;
+#endif
 }
+
+uintptr_t cthreading_thread_ident(pthread_t thread) { return (uintptr_t)thread; }
+
+pthread_t cthreading_thread_from_ident(uintptr_t ident) { return (pthread_t)ident; }
 
 __thread cthreading_local_storage *cthreading_local_current = NULL;

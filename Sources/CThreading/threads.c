@@ -1,5 +1,5 @@
-#ifndef _GNU_SOURCE
-#error "CThreading needs _GNU_SOURCE (set in Package.swift)"
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#error "CThreading needs _GNU_SOURCE on Linux (set in Package.swift)"
 #endif
 
 #include "CThreading.h"
@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/syscall.h>
 
 static pthread_t main_thread;
 static uint64_t main_native_id;
@@ -16,20 +15,22 @@ static uint64_t main_native_id;
 // Runs on the initial thread before `main`: the only moment its identity can be read for sure.
 __attribute__((constructor)) static void cthreading_record_main_thread(void) {
     main_thread = pthread_self();
-    main_native_id = (uint64_t)syscall(SYS_gettid);
+    main_native_id = cthreading_gettid();
 }
 
 pthread_t cthreading_main_thread(void) { return main_thread; }
 
 uint64_t cthreading_main_native_id(void) { return main_native_id; }
 
-int cthreading_start_detached(void *(*start)(void *), void *context, size_t stack_size, pthread_t *thread) {
+int cthreading_start_detached(void *(*start)(void *), void *context, size_t stack_size, uintptr_t *ident) {
+    pthread_t thread;
     pthread_attr_t attr;
     int rc = pthread_attr_init(&attr);
     if (rc != 0) return rc;
     rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (rc == 0 && stack_size != 0) rc = pthread_attr_setstacksize(&attr, stack_size);
-    if (rc == 0) rc = pthread_create(thread, &attr, start, context);
+    if (rc == 0) rc = pthread_create(&thread, &attr, start, context);
+    if (rc == 0) *ident = cthreading_thread_ident(thread);
     pthread_attr_destroy(&attr);
     return rc;
 }

@@ -9,6 +9,8 @@ import Threading
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The team's own rendezvous between rounds: a pthread barrier, independent of the library.

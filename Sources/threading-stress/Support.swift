@@ -4,6 +4,16 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+#if canImport(Glibc)
+private let systemWrite = Glibc.write
+#elseif canImport(Musl)
+private let systemWrite = Musl.write
+#elseif canImport(Darwin)
+private let systemWrite = Darwin.write
 #endif
 
 /// The monotonic clock (`CLOCK_MONOTONIC`), the one every timed call of the library waits on.
@@ -69,7 +79,7 @@ enum Output {
             var offset = 0
             while offset < bytes.count {
                 let written = bytes.withUnsafeMutableBytes { buffer in
-                    Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    systemWrite(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 }
                 if written < 0 {
                     if errno == EINTR { continue }

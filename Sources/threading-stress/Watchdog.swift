@@ -10,6 +10,8 @@ import Synchronization
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A description of something a worker may block on ("Lock#1.acquire"), interned once at setup

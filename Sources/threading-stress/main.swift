@@ -6,6 +6,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))

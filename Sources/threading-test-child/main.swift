@@ -9,6 +9,8 @@
 @preconcurrency import Glibc
 #elseif canImport(Musl)
 @preconcurrency import Musl
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
 #endif
 
 // Top-level code is main-actor isolated: every scenario lives in a nonisolated function

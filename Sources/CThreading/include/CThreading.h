@@ -1,5 +1,7 @@
-// The small C layer under swift-threading: the Linux calls that Swift's `Glibc` module does not
-// expose (they are GNU extensions or raw system calls), each a thin wrapper that reports errno.
+// The small C layer under swift-threading: the calls that Swift's `Glibc`, `Musl` or `Darwin`
+// modules do not expose alike (GNU extensions, raw system calls, Darwin's `_np` functions), each
+// a thin wrapper that reports errno, with one branch per platform in the .c files. Not public
+// API: only the `Threading` module and the package's own tests and tools use it.
 #ifndef C_THREADING_H
 #define C_THREADING_H
 
@@ -9,7 +11,9 @@
 
 /// Sleeps while `*word == expected`, until woken or until the absolute CLOCK_MONOTONIC time
 /// `deadline` (NULL: no deadline). Returns 0 when woken (possibly spuriously) or errno:
-/// EAGAIN (the word differed), ETIMEDOUT, EINTR.
+/// EAGAIN (the word differed), ETIMEDOUT, EINTR. The backend is chosen in wait.c: futex on
+/// Linux, os_sync_wait_on_address on Darwin 14.4+, pthread condition variables elsewhere or
+/// when THREADING_PORTABLE_WAIT is defined.
 int cthreading_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline);
 
 /// Wakes at most `count` threads sleeping on `word`. Returns how many were woken, or -errno.
@@ -17,27 +21,48 @@ int cthreading_futex_wake(uint32_t *word, int count);
 
 /// Moves at most `count` threads sleeping on `from` to sleep on `to` instead, without waking
 /// any, provided `*from == expected` (FUTEX_CMP_REQUEUE). Returns how many were moved, or -errno
-/// (-EAGAIN when `*from` differed).
+/// (-EAGAIN when `*from` differed). Only the futex backend moves threads: the others return 0
+/// (none moved), and callers then wake the sleeper instead, as they do when it was not asleep yet.
 int cthreading_futex_requeue(uint32_t *from, uint32_t expected, uint32_t *to, int count);
+
+/// The waiting backend in use: "futex", "os_sync_wait_on_address" or "posix".
+const char *cthreading_wait_backend(void);
 
 /// The kernel's id of the calling thread.
 uint64_t cthreading_gettid(void);
 
 /// Sets the OS name of `thread` (at most 15 bytes are kept; longer names are truncated
-/// on a UTF-8 boundary by the caller). Returns 0 or errno.
+/// on a UTF-8 boundary by the caller). Returns 0 or errno; ENOTSUP on Darwin for a thread other
+/// than the calling one (Darwin names only the calling thread).
 int cthreading_setname(pthread_t thread, const char *name);
 
 /// Reads the OS name of `thread` into `buffer` of `size` bytes. Returns 0 or errno.
 int cthreading_getname(pthread_t thread, char *buffer, size_t size);
 
-/// Pins the calling thread to CPU `cpu`, or lets it run anywhere when `cpu` < 0. Returns 0 or errno.
+/// Pins the calling thread to CPU `cpu`, or lets it run anywhere when `cpu` < 0. Returns 0 or errno
+/// (ENOTSUP on Darwin, which has no thread affinity).
 int cthreading_pin_to_cpu(int cpu);
+
+/// 1 where `cthreading_pin_to_cpu` can pin (Linux), 0 elsewhere: tests and benchmarks that pin skip.
+int cthreading_can_pin(void);
 
 /// The number of CPUs the calling thread may run on.
 int cthreading_cpu_count(void);
 
 /// The stack size of the calling thread, as its pthread attributes report it (0 if unknown).
 size_t cthreading_current_stack_size(void);
+
+/// `thread` as an integer (Python's `get_ident()`): `pthread_t` is an integer on Linux and a
+/// pointer on Darwin.
+uintptr_t cthreading_thread_ident(pthread_t thread);
+
+/// The `pthread_t` whose identity is `ident`.
+pthread_t cthreading_thread_from_ident(uintptr_t ident);
+
+/// The calling thread's identity: `cthreading_thread_ident(pthread_self())`, inlined.
+static inline uintptr_t cthreading_current_ident(void) {
+    return (uintptr_t)pthread_self();
+}
 
 /// The process's initial thread, recorded by a constructor before `main` runs.
 pthread_t cthreading_main_thread(void);
@@ -46,8 +71,9 @@ pthread_t cthreading_main_thread(void);
 uint64_t cthreading_main_native_id(void);
 
 /// Starts a detached thread running `start(context)` with `stack_size` bytes of stack
-/// (0: the default). Returns 0 or the error of `pthread_attr_setstacksize`/`pthread_create`.
-int cthreading_start_detached(void *(*start)(void *), void *context, size_t stack_size, pthread_t *thread);
+/// (0: the default), and stores its identity (`cthreading_thread_ident`) in `ident`. Returns 0
+/// or the error of `pthread_attr_setstacksize`/`pthread_create`.
+int cthreading_start_detached(void *(*start)(void *), void *context, size_t stack_size, uintptr_t *ident);
 
 /// Whether the calling thread is running work of Dispatch's main queue: the main actor's
 /// executor, which runs on Dispatch's threads once an `async` main has ended the initial thread
@@ -57,7 +83,8 @@ int cthreading_on_main_queue(void);
 /// Registers `hook` to run at process exit (`atexit`). Returns 0 or -1.
 int cthreading_atexit(void (*hook)(void));
 
-/// The kernel's limit on a thread name, terminator excluded.
+/// The kernel's limit on a thread name, terminator excluded (Linux's; Darwin keeps 63 bytes, and
+/// the shorter limit is kept everywhere so that names behave alike).
 #define CTHREADING_NAME_MAX 15
 
 /// A CPU hint for short spin loops (`pause` on x86, `yield` on arm64).
@@ -81,7 +108,11 @@ typedef struct cthreading_local_storage {
 
 /// The calling thread's slot table, or NULL before its first thread-local value. Initial-exec, so
 /// a read is one load from the thread pointer. Use the accessors below (Swift does not import it).
+#if defined(__APPLE__)
+extern __thread cthreading_local_storage *cthreading_local_current;  // Darwin: thread-local variables
+#else
 extern __thread cthreading_local_storage *cthreading_local_current __attribute__((tls_model("initial-exec")));
+#endif
 
 /// The calling thread's slot table, or NULL.
 static inline cthreading_local_storage *cthreading_local_get_current(void) {

@@ -1,13 +1,18 @@
 // The platform layer: every call into the C library or the kernel that the rest of the module makes
-// goes through `Platform`. A port to another OS (a Darwin backend on `os_sync_wait_on_address`) is
-// one more file beside this one providing the same members.
+// goes through `Platform`. The waiting backend behind `futexWait`/`futexWake` is chosen in the C
+// shim (Sources/CThreading/wait.c): the futex on Linux, `os_sync_wait_on_address` on Darwin 14.4+,
+// a pthread mutex and condition variable per waiter elsewhere, or everywhere when built with
+// `THREADING_PORTABLE_WAIT` (`-Xcc -DTHREADING_PORTABLE_WAIT -Xswiftc -DTHREADING_PORTABLE_WAIT`).
+// The parking lot and the lock never know which one runs.
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
 @preconcurrency import Musl
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
 #else
-#error("swift-threading has a Linux backend only so far (Glibc or Musl).")
+#error("swift-threading supports Linux (Glibc, Musl) and Darwin.")
 #endif
 
 import CThreading
@@ -55,7 +60,7 @@ enum Platform {
         case ETIMEDOUT:
             return .timedOut
         default:
-            preconditionFailure("futex(FUTEX_WAIT_BITSET) failed with error \(rc)")
+            preconditionFailure("wait on address (\(waitBackend)) failed with error \(rc)")
         }
     }
 
@@ -65,7 +70,7 @@ enum Platform {
     static func futexWake(_ word: UnsafePointer<Atomic<UInt32>>, count: Int32) -> Int {
         let address = UnsafeMutableRawPointer(mutating: word).assumingMemoryBound(to: UInt32.self)
         let rc = cthreading_futex_wake(address, count)
-        precondition(rc >= 0, "futex(FUTEX_WAKE) failed with error \(-rc)")
+        precondition(rc >= 0, "wake by address (\(waitBackend)) failed with error \(-rc)")
         return Int(rc)
     }
 
@@ -80,17 +85,23 @@ enum Platform {
         let from = UnsafeMutableRawPointer(mutating: word).assumingMemoryBound(to: UInt32.self)
         let to = UnsafeMutableRawPointer(mutating: target).assumingMemoryBound(to: UInt32.self)
         let rc = cthreading_futex_requeue(from, expected, to, 1)
-        precondition(rc >= 0 || rc == -EAGAIN, "futex(FUTEX_CMP_REQUEUE) failed with error \(-rc)")
+        precondition(rc >= 0 || rc == -EAGAIN, "requeue (\(waitBackend)) failed with error \(-rc)")
         return rc > 0
     }
 
-    /// The calling thread's identity, as Python's `get_ident()`: its `pthread_t`, never zero.
+    /// The calling thread's identity, as Python's `get_ident()`: its `pthread_t` (an integer on
+    /// Linux, a pointer on Darwin) as an integer, never zero.
     @inlinable
     static func currentIdent() -> UInt {
-        UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))
+        UInt(cthreading_current_ident())
     }
 
-    /// The kernel's id of the calling thread (`gettid`).
+    /// The waiting backend compiled in: `"futex"`, `"os_sync_wait_on_address"` or `"posix"`.
+    static var waitBackend: String {
+        String(cString: cthreading_wait_backend())
+    }
+
+    /// The kernel's id of the calling thread (`gettid` on Linux, `pthread_threadid_np` on Darwin).
     @usableFromInline
     static func currentNativeID() -> UInt {
         UInt(cthreading_gettid())

@@ -23,8 +23,10 @@
 @preconcurrency import Glibc
 #elseif canImport(Musl)
 @preconcurrency import Musl
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
 #else
-#error("swift-threading has a Linux backend only so far (Glibc or Musl).")
+#error("swift-threading supports Linux (Glibc, Musl) and Darwin.")
 #endif
 
 import CThreading
@@ -65,7 +67,8 @@ final class LocalRegistry: @unchecked Sendable {
 
     private init() {
         var key = pthread_key_t()
-        let rc = pthread_key_create(&key, releaseThreadStorage)
+        // A closure: the destructor takes an optional pointer on Linux, a non-optional one on Darwin.
+        let rc = pthread_key_create(&key) { releaseThreadStorage($0) }
         precondition(rc == 0, "pthread_key_create failed with error \(rc)")
         self.key = key
     }

@@ -2,6 +2,8 @@
 @preconcurrency import Glibc
 #elseif canImport(Musl)
 @preconcurrency import Musl
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
 #endif
 
 import CThreading
@@ -26,7 +28,7 @@ final class Registry: Sendable {
     private init() {
         main = Thread(
             kind: .main, name: "MainThread", daemon: false,
-            ident: UInt(bitPattern: Int(bitPattern: UInt(cthreading_main_thread()))),
+            ident: UInt(cthreading_thread_ident(cthreading_main_thread())),
             nativeID: UInt(cthreading_main_native_id()))
         table.withLock { $0.active.append(main) }
         let rc = cthreading_atexit(threadingAtExit)
@@ -105,7 +107,8 @@ private func threadingAtExit() {
 enum CurrentThread {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
-        let rc = pthread_key_create(&key, dummyThreadEnded)
+        // A closure: the destructor takes an optional pointer on Linux, a non-optional one on Darwin.
+        let rc = pthread_key_create(&key) { dummyThreadEnded($0) }
         precondition(rc == 0, "pthread_key_create failed with error \(rc)")
         return key
     }()

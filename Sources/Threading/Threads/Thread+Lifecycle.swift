@@ -2,6 +2,8 @@
 @preconcurrency import Glibc
 #elseif canImport(Musl)
 @preconcurrency import Musl
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
 #endif
 
 import CThreading
@@ -27,8 +29,8 @@ extension Thread {
         }
         Registry.shared.enterLimbo(self)
         let context = Unmanaged.passRetained(self).toOpaque()
-        var handle = pthread_t()
-        let rc = cthreading_start_detached(threadEntry, context, size_t(stackSize()), &handle)
+        var ident: UInt = 0
+        let rc = cthreading_start_detached(threadEntry, context, size_t(stackSize()), &ident)
         guard rc == 0 else {
             Unmanaged<Thread>.fromOpaque(context).release()
             Registry.shared.leaveLimbo(self)
@@ -153,7 +155,7 @@ enum OSThreadName {
         var bytes = truncated(name)
         bytes.append(0)
         _ = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { cthreading_setname(pthread_t(ident), $0.baseAddress!) }
+            buffer.withMemoryRebound(to: CChar.self) { cthreading_setname(cthreading_thread_from_ident(ident), $0.baseAddress!) }
         }
     }
 
@@ -171,7 +173,7 @@ enum OSThreadName {
     /// The OS name of the thread whose `pthread_t` is `ident`, or `nil` if it cannot be read.
     static func get(of ident: UInt) -> String? {
         var buffer = [CChar](repeating: 0, count: 64)
-        guard cthreading_getname(pthread_t(ident), &buffer, buffer.count) == 0 else { return nil }
+        guard cthreading_getname(cthreading_thread_from_ident(ident), &buffer, buffer.count) == 0 else { return nil }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

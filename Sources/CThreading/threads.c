@@ -28,6 +28,11 @@ int cthreading_start_detached(void *(*start)(void *), void *context, size_t stac
     int rc = pthread_attr_init(&attr);
     if (rc != 0) return rc;
     rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+#if defined(__APPLE__)
+    // Darwin takes only whole pages (16 KiB on arm64): round up, as the size is a minimum.
+    size_t page = (size_t)getpagesize();
+    if (stack_size % page != 0) stack_size += page - stack_size % page;
+#endif
     if (rc == 0 && stack_size != 0) rc = pthread_attr_setstacksize(&attr, stack_size);
     if (rc == 0) rc = pthread_create(&thread, &attr, start, context);
     if (rc == 0) *ident = cthreading_thread_ident(thread);

@@ -39,7 +39,6 @@ extension Thread {
         }
         // The new thread may have run, even to its end, already: it sets the same ident, and a
         // later phase stays.
-        let ident = UInt(bitPattern: Int(bitPattern: UInt(handle)))
         state.withLock { state in
             state.ident = ident
             if state.phase == .starting { state.phase = .started }

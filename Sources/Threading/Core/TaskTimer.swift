@@ -27,10 +27,10 @@ enum TaskTimer {
 
     /// Starts the timer thread once.
     private static let started: Bool = {
-        var handle = pthread_t()
-        let rc = cthreading_start_detached(timerThreadEntry, nil, 0, &handle)
+        var ident: UInt = 0
+        let rc = cthreading_start_detached(timerThreadEntry, nil, 0, &ident)
         precondition(rc == 0, "swift-threading: cannot start the task timer thread (error \(rc))")
-        OSThreadName.set("task-timer", on: UInt(bitPattern: Int(bitPattern: UInt(handle))))
+        OSThreadName.set("task-timer", on: ident)
         return true
     }()
 

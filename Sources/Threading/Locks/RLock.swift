@@ -71,10 +71,11 @@ public final class RLock: Lockable, CustomStringConvertible {
     ///
     /// - Throws: `ThreadingError.Kind.runtimeError` ("cannot release un-acquired lock") when the
     ///   calling thread does not hold it, even while another thread does.
-    @inlinable
+    @inlinable @inline(__always)
     public func release() throws {
+        // Small enough to inline: the throw is out of line, and so is a contended unlock.
         guard _fastPath(owner.load(ordering: .relaxed) == Platform.currentIdent()) else {
-            throw ThreadingError.releaseUnowned
+            try releaseUnowned()
         }
         let depth = count.load(ordering: .relaxed) &- 1
         count.store(depth, ordering: .relaxed)
@@ -82,6 +83,11 @@ public final class RLock: Lockable, CustomStringConvertible {
             owner.store(0, ordering: .relaxed)
             if !RawLock.unlock(word) { unlockContended() }
         }
+    }
+
+    @usableFromInline
+    func releaseUnowned() throws -> Never {
+        throw ThreadingError.releaseUnowned
     }
 
     @usableFromInline

@@ -114,28 +114,52 @@ open class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
     /// - Complexity: One atomic compare-and-swap when no thread waits.
     @inlinable
     public final func release(_ n: Int = 1) throws {
-        guard _fastPath(n == 1) || n > 1 else { throw ThreadingError.releaseCount }
-        if bound == .max {
+        if _fastPath(n == 1 && bound == .max) {
             // Unbounded: one atomic add, the cheapest handover of the cache line to a consumer.
+            // Small enough to inline: an overflow and waiting threads are dealt with out of line.
+            let old = value.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
+            if _fastPath(old != .max && waiters.load(ordering: .sequentiallyConsistent) <= 0) { return }
+            try releasedOne(old: old)
+            return
+        }
+        try releaseSlow(n)
+    }
+
+    /// The rest of an unbounded `release(1)` after its add: takes back an add that overflowed,
+    /// or hands units to waiting threads.
+    @usableFromInline
+    final func releasedOne(old: Int) throws {
+        if old == .max {
             // An add that overflows is taken back before anyone can take the units.
+            value.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+            try releaseRefused(overflow: true)
+        }
+        if waiters.load(ordering: .sequentiallyConsistent) > 0 { handOff() }
+    }
+
+    /// `release(n)` for `n` other than 1, or for a bounded semaphore.
+    @usableFromInline
+    final func releaseSlow(_ n: Int) throws {
+        guard n >= 1 else { throw ThreadingError.releaseCount }
+        if bound == .max {
             let old = value.wrappingAdd(n, ordering: .sequentiallyConsistent).oldValue
-            if _slowPath(old > Int.max - n) {
+            if old > Int.max - n {
                 value.wrappingSubtract(n, ordering: .sequentiallyConsistent)
                 try releaseRefused(overflow: true)
             }
-            if _slowPath(waiters.load(ordering: .sequentiallyConsistent) > 0) { handOff() }
+            if waiters.load(ordering: .sequentiallyConsistent) > 0 { handOff() }
             return
         }
         var current = value.load(ordering: .relaxed)
         while true {
             let (sum, overflow) = current.addingReportingOverflow(n)
-            if _slowPath(overflow || sum > bound) { try releaseRefused(overflow: overflow) }
+            if overflow || sum > bound { try releaseRefused(overflow: overflow) }
             let (exchanged, seen) = value.weakCompareExchange(
                 expected: current, desired: sum, ordering: .sequentiallyConsistent)
             if exchanged { break }
             current = seen
         }
-        if _slowPath(waiters.load(ordering: .sequentiallyConsistent) > 0) { handOff() }
+        if waiters.load(ordering: .sequentiallyConsistent) > 0 { handOff() }
     }
 
     /// How many times `acquire` looks for a unit before it sleeps.

@@ -14,6 +14,10 @@ let package = Package(
             name: "threading-benchmarks",
             dependencies: [.product(name: "Threading", package: "swift-threading"), "CBench"]
         ),
+        .executableTarget(
+            name: "threading-instructions",
+            dependencies: [.product(name: "Threading", package: "swift-threading")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -21,13 +21,13 @@ public func currentThread() -> Thread {
     let adopted = CurrentThread.get()
     if let adopted, adopted.kind != .dummy { return adopted }
     let registry = Registry.shared
-    if Platform.isOnMainQueue() { return registry.main }
-    if let adopted { return adopted }
     let ident = Platform.currentIdent()
-    if ident == registry.main.ident {
+    if adopted == nil && ident == registry.main.ident {
         CurrentThread.adopt(registry.main)
         return registry.main
     }
+    if Platform.isOnMainQueue() { return registry.main }
+    if let adopted { return adopted }
     let dummy = Thread(
         kind: .dummy, name: registry.newName("Dummy"), daemon: true,
         ident: ident, nativeID: Platform.currentNativeID())

@@ -77,8 +77,8 @@ final class LockedValueBuffer: Sendable {
     let count = LockedValue(0)
     let capacity: Int
     init(capacity: Int) { self.capacity = capacity }
-    func put() { _ = try! count.withLock(when: { [capacity] in $0 < capacity }) { $0 += 1 } }
-    func take() { _ = try! count.withLock(when: { $0 > 0 }) { $0 -= 1 } }
+    func put() { _ = try! count.withLock(when: { [capacity] in $0 < capacity }, { $0 += 1 }) }
+    func take() { _ = try! count.withLock(when: { $0 > 0 }, { $0 -= 1 }) }
 }
 
 /// The same buffer as Python's `queue.Queue` builds it: one `Lock`, a `Condition` for "not full"

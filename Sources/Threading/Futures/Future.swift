@@ -114,9 +114,18 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     /// Returns once the future is finished; throws `.cancelled`, `.timeout` or a timeout argument
     /// error otherwise.
     func waitUntilDone(timeout: Double?) throws(ThreadingError) {
+        if state.load(ordering: .acquiring) & Future.stateMask < Future.cancelledState {
+            try waitUntilDone(limit: WaitLimit.forWait(timeout))
+        } else {
+            try waitUntilDone(limit: .dontWait)
+        }
+    }
+
+    /// `waitUntilDone(timeout:)` with the timeout already checked.
+    func waitUntilDone(limit: WaitLimit) throws(ThreadingError) {
         var current = state.load(ordering: .acquiring) & Future.stateMask
         if current < Future.cancelledState {
-            if case .until(let deadline) = try WaitLimit.forWait(timeout) {
+            if case .until(let deadline) = limit {
                 park(until: deadline)
             }
             current = state.load(ordering: .acquiring) & Future.stateMask

@@ -1,0 +1,76 @@
+/// When `wait(_:timeout:returnWhen:)` returns (Python's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
+/// `ALL_COMPLETED`).
+public enum ReturnWhen: Sendable {
+    /// As soon as any future is done (finished or cancelled).
+    case firstCompleted
+    /// As soon as any future finishes with an error; when none does, as `.allCompleted`.
+    case firstException
+    /// When every future is done.
+    case allCompleted
+}
+
+/// Waits until some or all of `futures` are done, Python's `concurrent.futures.wait`.
+///
+/// A future cancelled before it ran counts as done, as soon as it is cancelled (CPython forgets
+/// such a future until a worker dequeues it, python/cpython#92001 and #87893: not copied).
+///
+/// ```swift
+/// let (done, notDone) = try wait(futures, timeout: 5, returnWhen: .firstException)
+/// ```
+///
+/// - Parameters:
+///   - futures: The futures to watch, from any executors or none; a future given more than once
+///     counts once.
+///   - timeout: The longest wait, in seconds; `nil` waits without limit, zero or negative does
+///     not wait.
+///   - returnWhen: The condition to wait for.
+/// - Returns: The futures done when the call returned and those not done, each in order of first
+///   appearance in `futures`.
+/// - Throws: `ThreadingError.Kind.valueError` for a NaN timeout and `.overflowError` above
+///   `timeoutMax`, when the call would wait.
+/// - Complexity: O(n) for n futures; without a wait, a few nanoseconds per future and no
+///   allocation beyond the returned arrays.
+public func wait<T>(
+    _ futures: [Future<T>], timeout: Double? = nil, returnWhen: ReturnWhen = .allCompleted
+) throws -> (done: [Future<T>], notDone: [Future<T>]) {
+    let futures = uniqueFutures(futures)
+    var doneCount = 0
+    var anyFailed = false
+    for future in futures where future.isDone {
+        doneCount += 1
+        if returnWhen == .firstException && !anyFailed && future.hasFailed { anyFailed = true }
+    }
+    if doneCount == futures.count { return (futures, []) }
+    if (returnWhen == .firstCompleted && doneCount > 0) || anyFailed { return split(futures) }
+
+    guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return split(futures) }
+    let mode: FutureWaiter<T>.Mode
+    switch returnWhen {
+    case .firstCompleted: mode = .firstCompleted
+    case .firstException: mode = .firstException
+    case .allCompleted: mode = .allCompleted
+    }
+    var watched: [Future<T>] = []
+    watched.reserveCapacity(futures.count - doneCount)
+    let waiter = FutureWaiter<T>(mode: mode, remaining: futures.count - doneCount)
+    for future in futures where !future.isDone {
+        if future.addWaiter(waiter) {
+            watched.append(future)
+        } else {
+            waiter.futureDone(future, failed: future.hasFailed)  // done since the count above
+        }
+    }
+    waiter.wait(until: deadline)
+    for future in watched { future.removeWaiter(waiter) }
+    return split(futures)
+}
+
+/// The futures done and not done now, in their order.
+private func split<T>(_ futures: [Future<T>]) -> (done: [Future<T>], notDone: [Future<T>]) {
+    var done: [Future<T>] = []
+    var notDone: [Future<T>] = []
+    for future in futures {
+        if future.isDone { done.append(future) } else { notDone.append(future) }
+    }
+    return (done, notDone)
+}

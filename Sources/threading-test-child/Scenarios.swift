@@ -43,11 +43,11 @@ let scenarios: [String: @Sendable () throws -> Void] = [
     "stderr-closed": stderrClosed,
 ]
 
-var scenarioNames: [String] { scenarios.keys.sorted() }
+var scenarioNames: [String] { (Array(scenarios.keys) + Array(futureScenarios.keys)).sorted() }
 
 /// Runs the scenario called `name`; false if there is none. An unexpected error exits with 3.
 func runScenario(named name: String) -> Bool {
-    guard let scenario = scenarios[name] else { return false }
+    guard let scenario = scenarios[name] ?? futureScenarios[name] else { return false }
     do {
         try scenario()
     } catch {

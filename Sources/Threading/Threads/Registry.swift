@@ -22,6 +22,8 @@ final class Registry: Sendable {
     }
 
     private let table = Protected(Table())
+    /// Steps run at exit before the threads are joined (Python's `threading._register_atexit`).
+    private let atExitCalls = Protected<[@Sendable () -> Void]>([])
     private let counter = Atomic<Int>(0)
     let main: Thread
 
@@ -77,10 +79,18 @@ final class Registry: Sendable {
         table.withLock { $0.active.count + $0.limbo.count }
     }
 
-    /// Python's `_shutdown`: the main thread is marked finished (so joining it returns), then every
-    /// non-daemon thread started here is joined, including ones started while waiting.
+    /// Registers `call` to run at exit, before the non-daemon threads are joined; the last
+    /// registered runs first (Python's `threading._register_atexit`).
+    func registerAtExit(_ call: @escaping @Sendable () -> Void) {
+        atExitCalls.withLock { $0.append(call) }
+    }
+
+    /// Python's `_shutdown`: the main thread is marked finished (so joining it returns), the
+    /// registered exit steps run, then every non-daemon thread started here is joined, including
+    /// ones started while waiting.
     func shutdown() {
         main.markStopped()
+        for call in atExitCalls.withLock({ $0 }).reversed() { call() }
         let me = Platform.currentIdent()
         while true {
             let pending = all.filter { thread in

@@ -52,12 +52,14 @@ public func wait<T>(
     }
     var watched: [Future<T>] = []
     watched.reserveCapacity(futures.count - doneCount)
-    let waiter = FutureWaiter<T>(mode: mode, remaining: futures.count - doneCount)
-    for future in futures where !future.isDone {
+    // Every future is counted once: by its own notification, or here if it is done already
+    // (some may have finished since the count above).
+    let waiter = FutureWaiter<T>(mode: mode, remaining: futures.count)
+    for future in futures {
         if future.addWaiter(waiter) {
             watched.append(future)
         } else {
-            waiter.futureDone(future, failed: future.hasFailed)  // done since the count above
+            waiter.futureDone(future, failed: future.hasFailed)
         }
     }
     waiter.wait(until: deadline)

@@ -184,8 +184,13 @@ func withPool<R>(_ maxWorkers: Int = 5, _ body: (ThreadPoolExecutor) throws -> R
         // the cancelled futures as done.
         let executor = try ThreadPoolExecutor(maxWorkers: 1)
         let gate = Event()
-        let a = try executor.submit { _ = try gate.wait(timeout: 60) }
+        let started = Event()
+        let a = try executor.submit {
+            started.set()
+            _ = try gate.wait(timeout: 60)
+        }
         let b = try executor.submit {}
+        _ = try started.wait(timeout: 60)
         executor.shutdown(wait: false, cancelFutures: true)
         #expect(b.isCancelled)
         let (done, notDone) = try wait([b], timeout: 0.3)

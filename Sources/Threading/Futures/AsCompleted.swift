@@ -103,11 +103,42 @@ final class AsCompletedState<T: Sendable>: @unchecked Sendable {
 
     func next() throws(ThreadingError) -> Future<T>? {
         while true {
+            switch try step() {
+            case .yield(let future): return future
+            case .end: return nil
+            case .wait(let waiter, let deadline):
+                if !waiter.wait(until: deadline) { try timedOut() }
+            }
+        }
+    }
+
+    /// The `async` form of `next()`; throws `CancellationError` when the task is cancelled while
+    /// it waits (the iteration may go on afterwards).
+    func nextAsync() async throws -> Future<T>? {
+        while true {
+            switch try step() {
+            case .yield(let future): return future
+            case .end: return nil
+            case .wait(let waiter, let deadline):
+                if try await !waiter.wait(until: deadline) { try timedOut() }
+            }
+        }
+    }
+
+    /// What `next()` does now.
+    private enum Step {
+        case yield(Future<T>)
+        case end
+        case wait(FutureWaiter<T>, Deadline)
+    }
+
+    private func step() throws(ThreadingError) -> Step {
+        while true {
             if let future = ready.popLast() {
                 yielded += 1
-                return future
+                return .yield(future)
             }
-            guard yielded < total, let waiter else { return nil }
+            guard yielded < total, let waiter else { return .end }
             let completed = waiter.takeCompleted()
             if !completed.isEmpty {
                 forget(completed)
@@ -120,16 +151,20 @@ final class AsCompletedState<T: Sendable>: @unchecked Sendable {
             case .success(.dontWait): throw end(throwing: unfinished())
             case .success(.until(let until)): deadline = until
             }
-            if deadline.hasPassed || !waiter.wait(until: deadline) {
-                let late = waiter.takeCompleted()
-                guard late.isEmpty else {
-                    forget(late)
-                    ready = late.reversed()
-                    continue
-                }
-                throw end(throwing: unfinished())
-            }
+            if deadline.hasPassed { try timedOut() } else { return .wait(waiter, deadline) }
         }
+    }
+
+    /// After the deadline: throws the timeout, unless futures finished as it passed (they are
+    /// yielded first).
+    private func timedOut() throws(ThreadingError) {
+        let late = waiter?.takeCompleted() ?? []
+        guard late.isEmpty else {
+            forget(late)
+            ready = late.reversed()
+            return
+        }
+        throw end(throwing: unfinished())
     }
 
     /// Lets go of done futures in `watched` (they dropped the waiter when they became done).
@@ -141,5 +176,28 @@ final class AsCompletedState<T: Sendable>: @unchecked Sendable {
 
     private func unfinished() -> ThreadingError {
         ThreadingError(.timeout, "\(total - yielded) (of \(total)) futures unfinished")
+    }
+}
+
+extension AsCompleted: AsyncSequence {
+    /// The futures as they become done, awaited: `for try await future in asCompleted(fs)`.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        fileprivate let state: AsCompletedState<T>
+
+        /// The next future done, suspending the calling task until there is one; `nil` when
+        /// every future was yielded.
+        ///
+        /// Cancel safety: a task cancelled while it waits throws `CancellationError`; no future
+        /// is lost (the next call yields it).
+        ///
+        /// - Throws: As the blocking `next()`, and `CancellationError`.
+        public mutating func next() async throws -> Future<T>? {
+            try await state.nextAsync()
+        }
+    }
+
+    /// An iterator over the same iteration (the futures the blocking `next()` has not yielded).
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(state: state)
     }
 }

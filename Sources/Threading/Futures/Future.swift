@@ -123,14 +123,18 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
 
     /// `waitUntilDone(timeout:)` with the timeout already checked.
     func waitUntilDone(limit: WaitLimit) throws(ThreadingError) {
-        var current = state.load(ordering: .acquiring) & Future.stateMask
-        if current < Future.cancelledState {
+        if state.load(ordering: .acquiring) & Future.stateMask < Future.cancelledState {
             if case .until(let deadline) = limit {
                 park(until: deadline)
             }
-            current = state.load(ordering: .acquiring) & Future.stateMask
         }
-        switch current {
+        try checkDone()
+    }
+
+    /// Returns if the future is finished; throws `.cancelled` if it was cancelled, `.timeout` if
+    /// it is not done.
+    func checkDone() throws(ThreadingError) {
+        switch state.load(ordering: .acquiring) & Future.stateMask {
         case Future.finished: return
         case Future.cancelledState: throw .cancelled
         default: throw .timedOut
@@ -142,28 +146,34 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
         _ = ParkingLot.park(
             key: key,
             deadline: deadline,
-            validate: {
-                var current = state.load(ordering: .acquiring)
-                while current & Future.stateMask < Future.cancelledState {
-                    if current & Future.parkedBit != 0 { return true }
-                    let (exchanged, seen) = state.compareExchange(
-                        expected: current, desired: current | Future.parkedBit, ordering: .acquiringAndReleasing)
-                    if exchanged { return true }
-                    current = seen
-                }
-                return false
-            },
-            timedOut: { othersWaiting in
-                guard !othersWaiting else { return }
-                var current = state.load(ordering: .relaxed)
-                while current & Future.parkedBit != 0 {
-                    let (exchanged, seen) = state.compareExchange(
-                        expected: current, desired: current & ~Future.parkedBit, ordering: .relaxed)
-                    if exchanged { return }
-                    current = seen
-                }
-            }
+            validate: { markParked() },
+            timedOut: { othersWaiting in if !othersWaiting { clearParked() } }
         )
+    }
+
+    /// A waiter's `validate`, under the bucket lock: sets the parked bit unless the future is
+    /// done; returns whether to wait.
+    func markParked() -> Bool {
+        var current = state.load(ordering: .acquiring)
+        while current & Future.stateMask < Future.cancelledState {
+            if current & Future.parkedBit != 0 { return true }
+            let (exchanged, seen) = state.compareExchange(
+                expected: current, desired: current | Future.parkedBit, ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = seen
+        }
+        return false
+    }
+
+    /// Clears the parked bit after the last waiter left without being woken.
+    func clearParked() {
+        var current = state.load(ordering: .relaxed)
+        while current & Future.parkedBit != 0 {
+            let (exchanged, seen) = state.compareExchange(
+                expected: current, desired: current & ~Future.parkedBit, ordering: .relaxed)
+            if exchanged { return }
+            current = seen
+        }
     }
 
     // MARK: Completion

@@ -23,7 +23,9 @@ public struct FutureResults<T: Sendable> {
 }
 
 /// The state of one `map` iteration; cancels what is left when dropped.
-final class MapState<T: Sendable> {
+final class MapState<T: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable: used by one iterator at a time, as an iterator is (its `refill`
+    // closure holds the input sequence's iterator).
     /// The futures not yet taken, oldest at `head`; taken slots are cleared so that no result
     /// is kept alive by the iteration.
     private var futures: [Future<T>?]
@@ -43,32 +45,64 @@ final class MapState<T: Sendable> {
     }
 
     func next() throws -> T? {
-        guard !ended, head < futures.count, let future = futures[head].take() else {
+        guard let future = peek() else { return nil }
+        do {
+            if !future.isDone { try future.waitUntilDone(limit: limit.get()) }
+        } catch {
+            throw fail(error)
+        }
+        return try take(future)
+    }
+
+    /// The `async` form of `next()`: a task cancelled while it waits throws `CancellationError`
+    /// and the iteration stays where it was.
+    func nextAsync() async throws -> T? {
+        guard let future = peek() else { return nil }
+        do {
+            if !future.isDone { try await future.waitUntilDone(limit: limit.get()) }
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            throw fail(error)
+        }
+        return try take(future)
+    }
+
+    /// The next future, left in place; `nil` (and the iteration over) after the last.
+    private func peek() -> Future<T>? {
+        guard !ended, head < futures.count, let future = futures[head] else {
             end()
             return nil
         }
+        return future
+    }
+
+    /// Takes `future`, done, off the front; its value, or its error (which ends the iteration).
+    private func take(_ future: Future<T>) throws -> T {
+        futures[head] = nil
         head += 1
         if head == futures.count {
             futures.removeAll(keepingCapacity: true)
             head = 0
         }
         do {
-            let value: T
-            if future.isDone {
-                value = try future.result()
-            } else {
-                try future.waitUntilDone(limit: limit.get())
-                value = try future.result()
-            }
+            let value = try future.result()
             if let refill, let another = try refill() {
                 futures.append(another)
             }
             return value
         } catch {
-            future.cancel()
             end()
             throw error
         }
+    }
+
+    /// Ends the iteration on `error` (a timeout or a timeout argument): cancels the front future
+    /// and the rest, as Python's `_result_or_cancel` and the generator's `finally` do.
+    private func fail(_ error: any Error) -> any Error {
+        futures[head]?.cancel()
+        end()
+        return error
     }
 
     private func end() {
@@ -82,5 +116,28 @@ final class MapState<T: Sendable> {
             futures[index].take()?.cancel()
         }
         head = futures.count
+    }
+}
+
+extension FutureResults: AsyncSequence {
+    /// The results awaited in input order: `for try await value in try pool.map(items) { … }`.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        fileprivate let state: MapState<T>
+
+        /// The next item's result, suspending the calling task until it is ready; `nil` after
+        /// the last.
+        ///
+        /// Cancel safety: a task cancelled while it waits throws `CancellationError` and the
+        /// iteration stays where it was (the item is neither taken nor cancelled).
+        ///
+        /// - Throws: As the blocking `next()`, and `CancellationError`.
+        public mutating func next() async throws -> T? {
+            try await state.nextAsync()
+        }
+    }
+
+    /// An iterator over the same results (those the blocking `next()` has not taken).
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(state: state)
     }
 }

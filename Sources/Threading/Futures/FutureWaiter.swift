@@ -87,21 +87,28 @@ final class FutureWaiter<Value: Sendable>: @unchecked Sendable {
         let result = ParkingLot.park(
             key: key,
             deadline: deadline,
-            validate: {
-                state.withLock { state in
-                    if state.triggered { return false }
-                    state.parked = true
-                    return true
-                }
-            },
-            timedOut: { _ in
-                state.withLock { $0.parked = false }
-            }
+            validate: { markParked() },
+            timedOut: { _ in unmarkParked() }
         )
         switch result {
         case .invalid, .unparked: return true
         case .timedOut: return isTriggered
         }
+    }
+
+    /// A waiter's `validate`: notes that the waiting thread or task parks, unless the condition
+    /// already holds.
+    func markParked() -> Bool {
+        state.withLock { state in
+            if state.triggered { return false }
+            state.parked = true
+            return true
+        }
+    }
+
+    /// Takes back `markParked` after a timeout or a cancellation.
+    func unmarkParked() {
+        state.withLock { $0.parked = false }
     }
 
     private var key: UnsafeRawPointer {
@@ -151,4 +158,24 @@ private func removingRepeats<Value>(_ futures: [Future<Value>]) -> [Future<Value
     var seen = Set<ObjectIdentifier>()
     seen.reserveCapacity(futures.count)
     return futures.filter { seen.insert(ObjectIdentifier($0)).inserted }
+}
+
+extension FutureWaiter {
+    /// The `async` form of `wait(until:)`: suspends the calling task until the condition holds or
+    /// `deadline` passes; returns whether it holds.
+    ///
+    /// - Throws: `CancellationError` when the task is cancelled while it waits.
+    func wait(until deadline: Deadline) async throws -> Bool {
+        let result = await ParkingLot.parkTask(
+            key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()),
+            deadline: deadline,
+            validate: { markParked() },
+            undo: { _ in unmarkParked() }
+        )
+        switch result {
+        case .invalid, .unparked: return true
+        case .timedOut: return isTriggered
+        case .cancelled: throw CancellationError()
+        }
+    }
 }

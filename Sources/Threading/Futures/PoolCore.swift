@@ -75,7 +75,7 @@ final class PoolCore: @unchecked Sendable {
     let maxWorkers: Int
     let prefix: String
     let initializer: (@Sendable () throws -> Void)?
-    let queue = WorkQueue<PoolItem>()
+    let queue = SimpleQueue<PoolItem>()
     /// The executor, for the task jobs run on the workers; weak, so that dropping it ends the pool.
     weak var owner: ThreadPoolExecutor?
     /// Idle workers less queued items: each worker adds 1 when it is ready for another item and
@@ -117,7 +117,7 @@ final class PoolCore: @unchecked Sendable {
                 try worker.start()
             } catch {
                 // With no worker at all, nothing would ever run the item: take it back.
-                if state.threads.isEmpty && queue.getNowait() != nil { spare.add(1, ordering: .relaxed) }
+                if state.threads.isEmpty && (try? queue.getNowait()) != nil { spare.add(1, ordering: .relaxed) }
                 throw error as? ThreadingError ?? ThreadingError(.runtimeError, "can't start new thread")
             }
             state.threads.append(worker)
@@ -140,7 +140,7 @@ final class PoolCore: @unchecked Sendable {
         while true {
             if !ready { spare.add(1, ordering: .acquiringAndReleasing) }
             ready = false
-            switch queue.get() {
+            switch nextItem() {
             case .work(let work):
                 // Ready for the next item before the future completes: a caller that submits
                 // right after `result()` returns finds this worker idle, not a new thread.
@@ -157,12 +157,20 @@ final class PoolCore: @unchecked Sendable {
         }
     }
 
+    /// The next queued item, waiting for one as long as it takes.
+    private func nextItem() -> PoolItem {
+        while true {
+            // A `get` without a timeout only returns: no error is possible.
+            if let item = try? queue.get() { return item }
+        }
+    }
+
     /// Marks the pool broken and fails every queued future (CPython's `_initializer_failed`).
     private func initializerFailed() {
         var drained: [PoolItem] = []
         state.withLock { state in
             state.broken = true
-            while let item = queue.getNowait() { drained.append(item) }
+            while let item = try? queue.getNowait() { drained.append(item) }
         }
         for item in drained {
             switch item {
@@ -180,7 +188,7 @@ final class PoolCore: @unchecked Sendable {
             if !state.shutdown {
                 state.shutdown = true
                 if cancelFutures {
-                    while let item = queue.getNowait() {
+                    while let item = try? queue.getNowait() {
                         spare.add(1, ordering: .relaxed)
                         drained.append(item)
                     }

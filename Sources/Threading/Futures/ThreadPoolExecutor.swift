@@ -79,6 +79,24 @@ public final class ThreadPoolExecutor: @unchecked Sendable {
         return future
     }
 
+    /// Runs `fn` on a worker and returns its result, suspending the calling task meanwhile:
+    /// `submit` and `await` in one call, for blocking work that must stay off the cooperative
+    /// pool.
+    ///
+    /// Cancel safety: cancelling the task before the work started cancels the work, and `run`
+    /// throws `CancellationError`; once the work runs, it runs to the end and `run` returns its
+    /// result (or rethrows its error) even if the task was cancelled.
+    ///
+    /// - Parameters:
+    ///   - fn: The work.
+    /// - Returns: What `fn` returns.
+    /// - Throws: What `fn` throws; what `submit` throws; `CancellationError` when the task was
+    ///   cancelled before the work started.
+    public func run<T: Sendable>(_ fn: @escaping @Sendable () throws -> T) async throws -> T {
+        try Task.checkCancellation()
+        return try await submit(fn).valueCancellingFuture()
+    }
+
     /// Runs `fn` on every element of `items` on the pool and returns the results in input order,
     /// Python's `Executor.map`.
     ///

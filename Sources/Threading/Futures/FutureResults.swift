@@ -3,8 +3,9 @@
 /// Call `next()` until it returns `nil`: it waits for the next item's result and returns it, or
 /// rethrows the error the item's work threw. When `next()` throws (that error, or `.timeout`
 /// once `map`'s timeout has passed), the items not yet started are cancelled and the iteration
-/// ends. Dropping the results before the end cancels the items not yet started, as Python does
-/// when its result generator is closed.
+/// ends. Dropping the results after a first `next()` and before the end cancels the items not yet
+/// started, as Python does when its started result generator is closed; results never iterated
+/// leave the items to run.
 public struct FutureResults<T: Sendable> {
     private let state: MapState<T>
 
@@ -40,8 +41,12 @@ final class MapState<T: Sendable>: @unchecked Sendable {
         self.refill = refill
     }
 
+    /// Whether `next()` was called: as a Python generator's `finally` runs only once it started,
+    /// dropping results never iterated cancels nothing (test_map_submits_without_iteration).
+    private var started = false
+
     deinit {
-        cancelRemaining()
+        if started { cancelRemaining() }
     }
 
     func next() throws -> T? {
@@ -70,6 +75,7 @@ final class MapState<T: Sendable>: @unchecked Sendable {
 
     /// The next future, left in place; `nil` (and the iteration over) after the last.
     private func peek() -> Future<T>? {
+        started = true
         guard !ended, head < futures.count, let future = futures[head] else {
             end()
             return nil

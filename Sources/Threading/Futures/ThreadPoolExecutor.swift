@@ -112,7 +112,7 @@ public final class ThreadPoolExecutor: @unchecked Sendable {
     ///   - fn: The work for one item.
     /// - Returns: The results, in the order of `items`. When `next()` throws (the timeout passed,
     ///   or it rethrows an item's error), the items not yet started are cancelled, and the
-    ///   iteration ends; dropping the results early cancels them too.
+    ///   iteration ends; dropping the results after a first `next()` cancels them too.
     /// - Throws: What `submit` throws; `ThreadingError.Kind.valueError` ("buffersize must be None
     ///   or > 0") for a `buffersize` below 1.
     public func map<S: Sequence, T: Sendable>(

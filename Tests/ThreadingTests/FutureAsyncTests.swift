@@ -12,7 +12,7 @@ import Testing
     @Test func valueAndResultAwaitACompletion() async throws {
         let f = Future<Int>()
         let t = RawThread {
-            try await Task.sleep(nanoseconds: 50_000_000)
+            sleep(seconds: 0.05)
             try? f.setResult(42)
         }
         #expect(try await f.value == 42)

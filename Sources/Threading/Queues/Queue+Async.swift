@@ -129,6 +129,7 @@ extension SimpleQueue {
         lock()
         if _fastPath(ring.count > reserved) {
             let item = ring.removeFirst()
+            countHint.store(ring.count, ordering: .relaxed)
             unlock()
             return item
         }
@@ -158,6 +159,7 @@ extension SimpleQueue {
             }
         }
         let item = ring.removeFirst()
+        countHint.store(ring.count, ordering: .relaxed)
         unlock()
         return item
     }

@@ -47,22 +47,24 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     @usableFromInline static var woken: UInt { 2 }
 
     /// The queue's lock (a `RawLock` word). Waiters take it before the parking lot's bucket lock.
-    @usableFromInline let word = Atomic<UInt32>(RawLock.unlocked)
-    @usableFromInline let order: Order
-    @usableFromInline @exclusivity(unchecked) var ring: Ring<Element>
-    @usableFromInline @exclusivity(unchecked) var bound: Int
-    @usableFromInline @exclusivity(unchecked) var unfinished = 0
-    @usableFromInline @exclusivity(unchecked) var shutDown = false
+    @usableFromInline final let word = Atomic<UInt32>(RawLock.unlocked)
+    @usableFromInline final let order: Order
+    @usableFromInline @exclusivity(unchecked) final var ring: Ring<Element>
+    @usableFromInline @exclusivity(unchecked) final var bound: Int
+    @usableFromInline @exclusivity(unchecked) final var unfinished = 0
+    @usableFromInline @exclusivity(unchecked) final var shutDown = false
     /// Getters parked that no `put` has served yet.
-    @usableFromInline @exclusivity(unchecked) var waitingGetters = 0
+    @usableFromInline @exclusivity(unchecked) final var waitingGetters = 0
     /// Items reserved for served getters that have not taken them yet.
-    @usableFromInline @exclusivity(unchecked) var reservedItems = 0
+    @usableFromInline @exclusivity(unchecked) final var reservedItems = 0
     /// Putters parked that no `get` has served yet.
-    @usableFromInline @exclusivity(unchecked) var waitingPutters = 0
+    @usableFromInline @exclusivity(unchecked) final var waitingPutters = 0
     /// Room reserved for served putters that have not used it yet.
-    @usableFromInline @exclusivity(unchecked) var reservedRoom = 0
+    @usableFromInline @exclusivity(unchecked) final var reservedRoom = 0
+    /// `ring.count`, published after each change for waiters that spin before they park.
+    @usableFromInline final let countHint = Atomic<Int>(0)
     /// Threads parked in `join()`.
-    @usableFromInline @exclusivity(unchecked) var waitingJoiners = 0
+    @usableFromInline @exclusivity(unchecked) final var waitingJoiners = 0
 
     /// Creates a queue holding at most `maxsize` items; zero or negative means no bound.
     ///
@@ -185,10 +187,19 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// Returns with the lock held and room for one item, or throws with the lock released.
     @usableFromInline
     final func waitForRoom(block: Bool, timeout: Double?) throws {
+        if block && timeout != 0 {
+            let full = bound
+            spinBeforeParking { $0 >= full }
+            if shutDown {
+                unlock()
+                throw ThreadingError.queueShutDown
+            }
+            if bound <= 0 || ring.count + reservedRoom < bound { return }
+        }
         let deadline = try startWaitForRoom(block: block, timeout: timeout)
         waitingPutters += 1
         let result = ParkingLot.park(key: putterKey, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
-        lock()
+        relock(after: result)
         try finishWaitForRoom(WaitOutcome(result))
     }
 
@@ -295,10 +306,14 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// free. Returns with the lock held and an item to take, or throws with the lock released.
     @usableFromInline
     final func waitForItem(block: Bool, timeout: Double?) throws {
+        if block && timeout != 0 && !shutDown {
+            spinBeforeParking { $0 == 0 }
+            if ring.count > reservedItems { return }
+        }
         let deadline = try startWaitForItem(block: block, timeout: timeout)
         waitingGetters += 1
         let result = ParkingLot.park(key: getterKey, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
-        lock()
+        relock(after: result)
         try finishWaitForItem(WaitOutcome(result))
     }
 
@@ -408,6 +423,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
         shutDown = true
         if immediate {
             dropped = ring.removeAll()
+            countHint.store(0, ordering: .relaxed)
             unfinished = max(0, unfinished - dropped.count)
             reservedItems = 0
             if unfinished == 0 && waitingJoiners > 0 { wakeJoiners() }
@@ -436,10 +452,12 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
         case .fifo, .lifo: ring.append(item)
         case .priority(let less): ring.heapPush(item, by: less)
         }
+        countHint.store(ring.count, ordering: .relaxed)
     }
 
     @inlinable @inline(__always)
     final func pop() -> Element {
+        defer { countHint.store(ring.count, ordering: .relaxed) }
         switch order {
         case .fifo: return ring.removeFirst()
         case .lifo: return ring.removeLast()
@@ -447,11 +465,28 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// How many times a waiter looks for an item or room before it parks.
+    static var spinLimit: Int { 100 }
+
+    /// Releases the lock while `stillWaiting(countHint)` holds, for a short while, and takes it
+    /// again: an item or room often comes within a microsecond when the other side runs on
+    /// another CPU, and a park costs a sleep and a wake-up. Does nothing on one CPU.
+    final func spinBeforeParking(_ stillWaiting: (Int) -> Bool) {
+        guard Platform.cpuCount > 1 else { return }
+        unlock()
+        var spins = 0
+        while spins < Queue.spinLimit && stillWaiting(countHint.load(ordering: .relaxed)) {
+            Platform.spinHint()
+            spins += 1
+        }
+        lock()
+    }
+
     /// Reserves an item for the longest-waiting getter and wakes it; lock held.
     @usableFromInline
     final func serveWaitingGetter() {
         var served = false
-        ParkingLot.unpark(key: getterKey) { _ in
+        ParkingLot.unpark(key: getterKey, requeueingOnto: address(of: word)) { _ in
             guard !served else { return nil }
             served = true
             waitingGetters -= 1
@@ -463,7 +498,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// Reserves the room there is for the longest-waiting putters and wakes them; lock held.
     @usableFromInline
     final func serveWaitingPutters() {
-        ParkingLot.unpark(key: putterKey) { _ in
+        ParkingLot.unpark(key: putterKey, requeueingOnto: address(of: word)) { _ in
             guard bound <= 0 || ring.count + reservedRoom < bound else { return nil }
             waitingPutters -= 1
             reservedRoom += 1
@@ -489,7 +524,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
 
         init(_ result: ParkingLot.ParkResult) {
             switch result {
-            case .unparked(let token): self = token == Queue.served ? .served : .woken
+            case .unparked(let token): self = token & ~ParkingLot.requeued == Queue.served ? .served : .woken
             case .timedOut, .invalid: self = .timedOut  // `validate` always queues: never `.invalid`
             }
         }
@@ -509,6 +544,17 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     }
     @usableFromInline final var putterKey: UnsafeRawPointer { getterKey + 1 }
     @usableFromInline final var joinerKey: UnsafeRawPointer { getterKey + 2 }
+
+    /// Takes the lock again after a thread's wait: a served waiter may have been moved onto the
+    /// lock word by its waker (wait morphing, so that it is not woken only to block on the lock the
+    /// waker holds) and then takes it as a woken sleeper.
+    final func relock(after result: ParkingLot.ParkResult) {
+        if case .unparked(let token) = result, token & ParkingLot.requeued != 0 {
+            _ = RawLock.lockContended(address(of: word), deadline: .never, slept: true)
+        } else {
+            lock()
+        }
+    }
 
     @inlinable @inline(__always)
     final func lock() {

@@ -27,6 +27,9 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     /// Items handed to woken getters that have not taken them yet: no other getter may take them.
     @usableFromInline @exclusivity(unchecked) var reserved = 0
 
+    /// `ring.count`, published after each change for getters that spin before they park.
+    @usableFromInline let countHint = Atomic<Int>(0)
+
     /// Creates an empty queue.
     public init() {}
 
@@ -53,6 +56,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     public func putNowait(_ item: Element) {
         lock()
         ring.append(item)
+        countHint.store(ring.count, ordering: .relaxed)
         if _slowPath(waitingGetters > 0) { handOff() }
         unlock()
     }
@@ -75,6 +79,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
         lock()
         if _fastPath(ring.count > reserved) {
             let item = ring.removeFirst()
+            countHint.store(ring.count, ordering: .relaxed)
             unlock()
             return item
         }
@@ -117,10 +122,32 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
             unlock()
             throw .queueEmpty
         }
+        if Platform.cpuCount > 1 {
+            // An item often comes within a microsecond when the putter runs on another CPU: look
+            // a few times, lock released, before paying for a sleep and a wake-up.
+            unlock()
+            var spins = 0
+            while spins < 100 && countHint.load(ordering: .relaxed) == 0 {
+                Platform.spinHint()
+                spins += 1
+            }
+            lock()
+            if ring.count > reserved {
+                let item = ring.removeFirst()
+                countHint.store(ring.count, ordering: .relaxed)
+                unlock()
+                return item
+            }
+        }
         let deadline = timeout.map { Deadline.after(seconds: $0) } ?? .never
         waitingGetters += 1
         let result = ParkingLot.park(key: key, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
-        lock()
+        if case .unparked(let token) = result, token & ParkingLot.requeued != 0 {
+            // Moved onto the lock word by the `put` that served it: take the lock as a woken sleeper.
+            _ = RawLock.lockContended(address(of: word), deadline: .never, slept: true)
+        } else {
+            lock()
+        }
         switch result {
         case .unparked:
             // A `put` reserved an item for this thread.
@@ -133,6 +160,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
             }
         }
         let item = ring.removeFirst()
+        countHint.store(ring.count, ordering: .relaxed)
         unlock()
         return item
     }
@@ -142,7 +170,9 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     @usableFromInline
     func handOff() {
         var handed = false
-        ParkingLot.unpark(key: key) { _ in
+        // The woken thread's next step is to take this lock, which the caller holds: it is moved
+        // onto the lock word and woken by the release instead (wait morphing).
+        ParkingLot.unpark(key: key, requeueingOnto: address(of: word)) { _ in
             guard !handed else { return nil }
             handed = true
             waitingGetters -= 1

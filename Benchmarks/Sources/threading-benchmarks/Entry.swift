@@ -17,6 +17,7 @@ struct ThreadingBenchmarks {
         let report = Report()
         LockWorkloads.run(options, report)
         HandoffWorkloads.run(options, report)
+        QueueWorkloads.run(options, report)
         CostWorkloads.run(options, report)
         ThreadWorkloads.run(options, report)
 

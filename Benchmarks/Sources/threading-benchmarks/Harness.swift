@@ -73,6 +73,7 @@ let allWorkloads = [
     "semaphore-uncontended", "semaphore-handoff", "lockedvalue-uncontended",
     "lockedvalue-buffer-pinned", "lockedvalue-buffer-unpinned", "barrier-2-pinned", "barrier-4-pinned",
     "timed-wait-overshoot", "bytes", "cpu-blocked", "thread-start-join", "thread-local-read",
+    "queue-pingpong-pinned", "queue-stream", "queue-uncontended", "queue-mpmc",
 ]
 
 /// Measures every candidate `samples` times, interleaved (one sample of each in turn, the order

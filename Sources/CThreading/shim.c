@@ -7,6 +7,7 @@
 #include "CThreading.h"
 
 #include <errno.h>
+#include <execinfo.h>
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
@@ -95,3 +96,11 @@ uintptr_t cthreading_thread_ident(pthread_t thread) { return (uintptr_t)thread; 
 pthread_t cthreading_thread_from_ident(uintptr_t ident) { return (pthread_t)ident; }
 
 __thread cthreading_local_storage *cthreading_local_current = NULL;
+
+int cthreading_backtrace(void **frames, int size) {
+    return backtrace(frames, size);
+}
+
+void cthreading_backtrace_symbols_fd(void *const *frames, int count, int fd) {
+    backtrace_symbols_fd(frames, count, fd);
+}

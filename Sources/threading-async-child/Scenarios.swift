@@ -46,7 +46,7 @@ func touchBeforeAwait() async throws {
     let main = mainThread()
     let worker = Threading.Thread(target: {}, name: "worker")
     try worker.start()
-    try worker.join()
+    try await worker.join()
     say("before: \(currentThread() === main)")
     try await yieldToPool()
     say("same main: \(mainThread() === main)")
@@ -56,7 +56,7 @@ func touchBeforeAwait() async throws {
     say("current is main: \(currentThread() === main)")
     let other = Threading.Thread(target: {}, name: "after")
     try other.start()
-    try other.join()
+    try await other.join()
     say("joined after await: \(!other.isAlive)")
 }
 

@@ -106,4 +106,13 @@ import Testing
         }
         #expect(monotonicSeconds() - start < 15)
     }
+
+    @Test func test_own_async_duration_timeout() async throws {
+        let event = Event()
+        let start = monotonicSeconds()
+        #expect(try await event.wait(timeout: .milliseconds(50)) == false)
+        #expect(monotonicSeconds() - start >= 0.05)
+        event.set()
+        #expect(try await event.wait(timeout: .seconds(1)))
+    }
 }

@@ -188,4 +188,28 @@ import Testing
         #expect(waiterCount(lock) == 0)
         #expect(lock.taskWaiters.load(ordering: .relaxed) == 0)
     }
+
+    /// In async code a `withLock` whose body does not await is still the blocking one: a short
+    /// critical section, no `await` needed.
+    @Test func test_own_short_with_lock_in_async_code() async throws {
+        let lock = Lock()
+        let value = lock.withLock { 42 }
+        #expect(value == 42)
+        #expect(!lock.isLocked)
+    }
+
+    @Test func test_own_async_duration_timeout() async throws {
+        let lock = Lock()
+        try await lock.acquire()
+        let start = monotonicSeconds()
+        #expect(try await lock.acquire(timeout: .milliseconds(50)) == false)
+        #expect(monotonicSeconds() - start >= 0.05)
+        try lock.release()
+        #expect(try await lock.acquire(timeout: .seconds(-1)))  // -1 s: without limit, as -1
+        try lock.release()
+        await #expect(throws: ThreadingError.self) { try await lock.acquire(timeout: .seconds(-2)) }
+        await #expect(throws: ThreadingError.self) {
+            try await lock.acquire(blocking: false, timeout: .milliseconds(1))
+        }
+    }
 }

@@ -180,4 +180,37 @@ import Testing
         #expect(waiterCount(sem) == 0)
         #expect(sem.waiters.load(ordering: .relaxed) == 0)
     }
+
+    @Test func test_own_async_duration_timeout() async throws {
+        let sem = try BoundedSemaphore(1)
+        #expect(try await sem.acquire(timeout: .milliseconds(10)))
+        let start = monotonicSeconds()
+        #expect(try await sem.acquire(timeout: .milliseconds(50)) == false)
+        #expect(monotonicSeconds() - start >= 0.05)
+        #expect(try await sem.acquire(timeout: .zero) == false)
+        await #expect(throws: ThreadingError.self) {
+            try await sem.acquire(blocking: false, timeout: .milliseconds(1))
+        }
+    }
+
+    /// In debug builds, a blocking wait reached from inside a task (through a synchronous
+    /// function, which `noasync` cannot see) is reported once per call site.
+    @Test func test_own_blocking_wait_in_task_reported_once_per_site() async throws {
+        #if DEBUG
+        let sem = try Threading.Semaphore(0)
+        let blockBriefly: @Sendable () -> Void = { _ = try? sem.acquire(timeout: 0.001) }
+        let blockBrieflyElsewhere: @Sendable () -> Void = { _ = try? sem.acquire(timeout: 0.001) }
+        let before = BlockingInTask.reported.withLock { $0.count }
+        await Task {
+            for _ in 0..<3 { blockBriefly() }
+        }.value
+        let afterOneSite = BlockingInTask.reported.withLock { $0.count }
+        #expect(afterOneSite == before + 1)
+        await Task { blockBrieflyElsewhere() }.value
+        #expect(BlockingInTask.reported.withLock { $0.count } == afterOneSite + 1)
+        // A plain thread is not a task: nothing is reported.
+        RawThread { blockBriefly() }.join()
+        #expect(BlockingInTask.reported.withLock { $0.count } == afterOneSite + 1)
+        #endif
+    }
 }

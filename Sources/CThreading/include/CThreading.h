@@ -83,6 +83,13 @@ int cthreading_on_main_queue(void);
 /// Registers `hook` to run at process exit (`atexit`). Returns 0 or -1.
 int cthreading_atexit(void (*hook)(void));
 
+/// Stores up to `size` return addresses of the calling thread's stack in `frames` (glibc's
+/// `backtrace`); returns how many. For the debug-build report of a blocking call inside a Task.
+int cthreading_backtrace(void **frames, int size);
+
+/// Writes the symbolized `frames` to `fd`, one a line (glibc's `backtrace_symbols_fd`).
+void cthreading_backtrace_symbols_fd(void *const *frames, int count, int fd);
+
 /// The kernel's limit on a thread name, terminator excluded (Linux's; Darwin keeps 63 bytes, and
 /// the shorter limit is kept everywhere so that names behave alike).
 #define CTHREADING_NAME_MAX 15

@@ -100,6 +100,7 @@ open class Condition: Lockable, CustomStringConvertible, @unchecked Sendable {
     public final func wait(timeout: Double? = nil) throws -> Bool {
         guard isOwned else { throw ThreadingError.waitUnowned }
         guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return false }
+        BlockingInTask.check("Condition.wait", hasTwin: false)
         return wait(until: deadline)
     }
 

@@ -26,6 +26,21 @@ extension Event {
         return try await waitSuspending(timeout: timeout)
     }
 
+    /// Waits until the flag is set, suspending the calling task for at most `timeout`; see
+    /// `wait(timeout:)`.
+    ///
+    /// Cancel safety: as `wait(timeout:)`.
+    ///
+    /// - Parameters:
+    ///   - timeout: The longest wait; zero or negative does not wait.
+    /// - Returns: `true` if the flag was set, `false` on timeout.
+    /// - Throws: As `wait(timeout:)` for the same value in seconds.
+    @inlinable
+    @discardableResult
+    public func wait(timeout: Duration) async throws -> Bool {
+        try await wait(timeout: timeout.timeoutSeconds)
+    }
+
     @usableFromInline
     func waitSuspending(timeout: Double?) async throws -> Bool {
         guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return isSet }

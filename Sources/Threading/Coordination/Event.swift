@@ -45,14 +45,16 @@ open class Event: CustomStringConvertible, @unchecked Sendable {
     ///   `timeoutMax`, when the flag is unset.
     @inlinable
     @discardableResult
+    @available(*, noasync, message: "use `try await event.wait()`, which suspends the task instead")
     public final func wait(timeout: Double? = nil) throws -> Bool {
         if _fastPath(isSet) { return true }
         return try waitSlow(timeout: timeout)
     }
 
     @usableFromInline
-    final func waitSlow(timeout: Double?) throws(ThreadingError) -> Bool {
+    final func waitSlow(timeout: Double?, operation: StaticString = "Event.wait") throws(ThreadingError) -> Bool {
         guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return isSet }
+        BlockingInTask.check(operation)
         let result = ParkingLot.park(
             key: key,
             deadline: deadline,

@@ -42,6 +42,22 @@ extension Semaphore {
         return try await acquireSuspending(blocking: true, timeout: nil)
     }
 
+    /// Takes one unit, suspending the calling task for at most `timeout`; see
+    /// `acquire(blocking:timeout:)`.
+    ///
+    /// Cancel safety: as `acquire(blocking:timeout:)`.
+    ///
+    /// - Parameters:
+    ///   - blocking: Must be `true` when a timeout is given.
+    ///   - timeout: The longest wait; zero or negative only tries.
+    /// - Returns: Whether a unit was taken.
+    /// - Throws: As `acquire(blocking:timeout:)` for the same value in seconds.
+    @inlinable
+    @discardableResult
+    public final func acquire(blocking: Bool = true, timeout: Duration) async throws -> Bool {
+        try await acquire(blocking: blocking, timeout: timeout.timeoutSeconds)
+    }
+
     @usableFromInline
     final func acquireSuspending(blocking: Bool, timeout: Double?) async throws -> Bool {
         if !blocking { return false }

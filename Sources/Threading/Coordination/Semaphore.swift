@@ -49,6 +49,7 @@ open class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
     /// - Complexity: One atomic compare-and-swap when a unit is available.
     @inlinable
     @discardableResult
+    @available(*, noasync, message: "use `try await sem.acquire()`, which suspends the task instead")
     public final func acquire(blocking: Bool = true, timeout: Double? = nil) throws -> Bool {
         if _slowPath(!blocking && timeout != nil) { throw ThreadingError.semaphoreNonBlockingTimeout }
         if _fastPath(tryTake()) { return true }
@@ -72,6 +73,7 @@ open class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
     final func acquireSlow(blocking: Bool, timeout: Double?) throws(ThreadingError) -> Bool {
         if !blocking { return false }
         guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return tryTake() }
+        BlockingInTask.check("Semaphore.acquire")
         // A unit often comes back within a microsecond when the releasing thread runs on another
         // CPU (a producer feeding a consumer): look a few times before paying for a sleep.
         if Platform.cpuCount > 1 {

@@ -40,6 +40,22 @@ extension Lock {
         return try await acquireSuspending(blocking: true, timeout: nil)
     }
 
+    /// Acquires the lock, suspending the calling task for at most `timeout`; see
+    /// `acquire(blocking:timeout:)`.
+    ///
+    /// Cancel safety: as `acquire(blocking:timeout:)`.
+    ///
+    /// - Parameters:
+    ///   - blocking: Must be `true` when a timeout is given.
+    ///   - timeout: The longest wait; `-1` seconds waits without limit, zero only tries.
+    /// - Returns: Whether the lock was acquired.
+    /// - Throws: As `acquire(blocking:timeout:)` for the same value in seconds.
+    @inlinable
+    @discardableResult
+    public func acquire(blocking: Bool = true, timeout: Duration) async throws -> Bool {
+        try await acquire(blocking: blocking, timeout: timeout.timeoutSeconds)
+    }
+
     /// Runs `body` holding the lock and releases it afterwards, even when `body` throws; `body`
     /// may suspend while it holds the lock.
     ///
@@ -56,6 +72,7 @@ extension Lock {
     /// - Throws: `CancellationError` when cancelled while waiting for the lock, or what `body`
     ///   throws.
     @inlinable
+    @_disfavoredOverload  // a body that does not await keeps the blocking `Lockable.withLock`
     public func withLock<R>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws -> R

@@ -36,6 +36,7 @@ public final class Lock: Lockable, CustomStringConvertible {
     /// - Complexity: One atomic compare-and-swap when the lock is free.
     @inlinable
     @discardableResult
+    @available(*, noasync, message: "use `try await lock.acquire()`, which suspends the task instead")
     public func acquire(blocking: Bool = true, timeout: Double? = nil) throws -> Bool {
         if _fastPath(timeout == nil) {
             if _fastPath(RawLock.tryLock(word)) { return true }

@@ -57,16 +57,18 @@ extension Thread {
     ///   thread before it is started"), is the current thread ("cannot join current thread"), or
     ///   is a dummy thread ("cannot join a dummy thread"); `.valueError` for NaN;
     ///   `.overflowError` above `timeoutMax`, when the call would wait.
+    @available(*, noasync, message: "use `try await thread.join()`, which suspends the task instead")
     public func join(timeout: Double? = nil) throws {
         if kind == .dummy { throw ThreadingError(.runtimeError, "cannot join a dummy thread") }
         guard hasStarted else {
             throw ThreadingError(.runtimeError, "cannot join thread before it is started")
         }
         if self === currentThread() { throw ThreadingError(.runtimeError, "cannot join current thread") }
+        if stoppedEvent.isSet { return }
         if let timeout, timeout < 0 {
-            _ = try stoppedEvent.wait(timeout: 0)
+            _ = try stoppedEvent.waitSlow(timeout: 0, operation: "Thread.join")
         } else {
-            _ = try stoppedEvent.wait(timeout: timeout)
+            _ = try stoppedEvent.waitSlow(timeout: timeout, operation: "Thread.join")
         }
     }
 

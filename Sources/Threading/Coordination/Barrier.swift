@@ -60,6 +60,7 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
     ///   `.valueError` for NaN and `.overflowError` above `timeoutMax` (the arrival is then
     ///   withdrawn and the barrier is not broken, as in CPython).
     @discardableResult
+    @available(*, noasync, message: "use `try await barrier.wait()`, which suspends the task instead")
     public final func wait(timeout: Double? = nil) throws -> Int {
         let timeout = timeout ?? defaultTimeout
         lock()
@@ -101,6 +102,7 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
             throw error
         }
         if case .until(let deadline) = limit {
+            BlockingInTask.check("Barrier.wait")
             while generation.load(ordering: .relaxed) == mine && state == .filling {
                 let seen = epoch.load(ordering: .relaxed)
                 unlock()
@@ -202,5 +204,117 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
             if case .timedOut = result { return done() }
         }
         return true
+    }
+}
+
+// MARK: - The async twin
+
+extension Barrier {
+    /// Waits until `parties` threads and tasks have called `wait`, suspending the calling task
+    /// (not blocking its thread), then returns its arrival index: the `async` twin of
+    /// `wait(timeout:)`. Threads and tasks may be parties of the same barrier.
+    ///
+    /// Cancel safety: a task cancelled while it waits breaks the barrier, as a timeout does: it
+    /// throws `CancellationError` and the other parties of its generation get `brokenBarrier`. A
+    /// task whose generation was already released when it is cancelled returns its index. A
+    /// cancelled task that arrives last completes the generation; one that would have to wait
+    /// breaks the barrier at once.
+    ///
+    /// - Parameters:
+    ///   - timeout: The longest wait, in seconds; `nil` uses the barrier's own timeout. Zero or
+    ///     negative breaks the barrier unless this task is the last to arrive.
+    /// - Returns: The arrival index, from 0 for the first party to `parties - 1` for the last.
+    /// - Throws: `CancellationError` when the task is cancelled while it waits;
+    ///   `ThreadingError.Kind.brokenBarrier` when the barrier is or becomes broken or is reset
+    ///   while waiting; the error thrown by `action`, in the party that ran it; `.valueError` for
+    ///   NaN and `.overflowError` above `timeoutMax` (the arrival is then withdrawn).
+    @discardableResult
+    public func wait(timeout: Double? = nil) async throws -> Int {
+        let timeout = timeout ?? defaultTimeout
+        lock()
+        // A reset completes when the parties of the interrupted generation have left.
+        while state == .resetting {
+            let result = await ParkingLot.parkTask(
+                key: key, deadline: .never, validate: { true }, beforeSuspend: { unlock() })
+            lock()
+            if case .cancelled = result, state == .resetting {
+                unlock()
+                throw CancellationError()
+            }
+        }
+        if state == .broken {
+            unlock()
+            throw ThreadingError.brokenBarrier
+        }
+
+        let index = count
+        count += 1
+        if index + 1 == parties {
+            do {
+                try action?()
+            } catch {
+                state = .broken
+                count -= 1
+                unlockAndWakeAll()
+                throw error
+            }
+            count = 0
+            generation.wrappingAdd(1, ordering: .releasing)
+            unlockAndWakeAll()
+            return index
+        }
+
+        let mine = generation.load(ordering: .relaxed)
+        let limit: WaitLimit
+        do {
+            limit = try WaitLimit.forWait(timeout)
+        } catch {
+            count -= 1
+            unlock()
+            throw error
+        }
+        var cancelled = false
+        if case .until(let deadline) = limit {
+            while generation.load(ordering: .relaxed) == mine && state == .filling && !deadline.hasPassed {
+                let result = await ParkingLot.parkTask(
+                    key: key, deadline: deadline, validate: { true }, beforeSuspend: { unlock() })
+                // Released: leave without the lock, which the last arrival may still hold.
+                if generation.load(ordering: .acquiring) != mine { return index }
+                lock()
+                if case .timedOut = result { break }
+                if case .cancelled = result {
+                    cancelled = true
+                    break
+                }
+            }
+        }
+        if generation.load(ordering: .relaxed) != mine {
+            unlock()
+            return index
+        }
+        // Not released: a timeout or a cancellation of this task breaks the barrier; otherwise it
+        // was broken or reset meanwhile. This task leaves.
+        let breaking = state == .filling
+        if breaking { state = .broken }
+        count -= 1
+        if count == 0 && state == .resetting { state = .filling }
+        unlockAndWakeAll()
+        if cancelled && breaking { throw CancellationError() }
+        throw ThreadingError.brokenBarrier
+    }
+
+    /// Waits until `parties` threads and tasks have called `wait`, suspending the calling task
+    /// for at most `timeout`; see `wait(timeout:)`.
+    ///
+    /// Cancel safety: as `wait(timeout:)`.
+    ///
+    /// - Parameters:
+    ///   - timeout: The longest wait; zero or negative breaks the barrier unless this task is the
+    ///     last to arrive.
+    /// - Returns: The arrival index.
+    /// - Throws: As `wait(timeout:)` for the same value in seconds.
+    @discardableResult
+    public func wait(timeout: Duration) async throws -> Int {
+        try await wait(timeout: timeout.timeoutSeconds)
     }
 }

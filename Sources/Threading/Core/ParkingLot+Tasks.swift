@@ -27,6 +27,8 @@ extension ParkingLot {
     ///   - deadline: When to give up.
     ///   - validate: Runs under the bucket lock before the task is queued; returns whether to
     ///     queue. Wakers run under the same lock, so no wake-up can slip between check and queue.
+    ///   - beforeSuspend: Runs once `validate` has returned `true`, outside the bucket lock, before
+    ///     the task suspends (or resumes at once, cancelled): `park`'s `beforeSleep`.
     ///   - undo: After a `.timedOut` or `.cancelled` result, runs under the bucket lock with
     ///     whether other waiters remain on `key`, to take back what `validate` announced.
     @usableFromInline
@@ -34,6 +36,7 @@ extension ParkingLot {
         key: UnsafeRawPointer,
         deadline: Deadline,
         validate: () -> Bool,
+        beforeSuspend: () -> Void = {},
         undo: (_ othersWaiting: Bool) -> Void = { _ in }
     ) async -> TaskParkResult {
         let node = UnsafeMutablePointer<WaitNode>.allocate(capacity: 1)
@@ -50,6 +53,7 @@ extension ParkingLot {
                 }
                 if node.pointee.cancelledBeforeQueued {
                     Buckets.unlock(bucket)
+                    beforeSuspend()
                     continuation.resume(returning: .cancelled)
                     return
                 }
@@ -60,6 +64,7 @@ extension ParkingLot {
                     TaskTimer.insert(node)
                 }
                 Buckets.unlock(bucket)
+                beforeSuspend()
             }
         } onCancel: {
             handle.cancel()

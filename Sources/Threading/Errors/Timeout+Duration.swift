@@ -128,6 +128,7 @@ extension Barrier {
     ///     the last to arrive.
     /// - Returns: The arrival index.
     /// - Throws: As `wait(timeout:)` for the same value in seconds.
+    @available(*, noasync, message: "use `try await barrier.wait(timeout:)`, which suspends the task instead")
     @discardableResult
     public func wait(timeout: Duration) throws -> Int {
         try wait(timeout: timeout.timeoutSeconds)
@@ -143,5 +144,25 @@ extension Thread {
     @available(*, noasync, message: "use `try await thread.join(timeout:)`, which suspends the task instead")
     public func join(timeout: Duration) throws {
         try join(timeout: timeout.timeoutSeconds)
+    }
+}
+
+extension LockedValue {
+    /// Waits at most `timeout` until `condition` holds, then runs `body`; see
+    /// `withLock(when:timeout:_:)`.
+    ///
+    /// - Parameters:
+    ///   - condition: The state to wait for.
+    ///   - timeout: The longest wait; zero or negative does not wait.
+    ///   - body: The critical section, run once the condition holds.
+    /// - Returns: What `body` returns, or `nil` if the timeout passed first.
+    /// - Throws: As `withLock(when:timeout:_:)` for the same value in seconds.
+    @available(*, noasync, message: "use `try await value.withLock(when:timeout:_:)`, which suspends the task instead")
+    public func withLock<Result>(
+        when condition: (borrowing Value) -> Bool,
+        timeout: Duration,
+        _ body: (inout sending Value) throws -> sending Result
+    ) throws -> sending Result? {
+        try withLock(when: condition, timeout: timeout.timeoutSeconds, body)
     }
 }

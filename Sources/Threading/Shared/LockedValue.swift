@@ -123,6 +123,7 @@ public final class LockedValue<Value>: @unchecked Sendable {
     ///   above `timeoutMax`, before anything else; otherwise what `body` throws.
     /// - Complexity: Each end of a `withLock` body while this thread waits costs one evaluation
     ///   of `condition`.
+    @available(*, noasync, message: "use `try await value.withLock(when:timeout:_:)`, which suspends the task instead")
     public func withLock<Result>(
         when condition: (borrowing Value) -> Bool,
         timeout: Double? = nil,
@@ -182,7 +183,8 @@ public final class LockedValue<Value>: @unchecked Sendable {
     /// Sleeps, the lock held on entry, until a leaving thread finds `condition` true and wakes
     /// this one, or until `deadline`. Returns with the lock held, and whether the condition holds.
     func wait(for condition: (borrowing Value) -> Bool, until deadline: Deadline) -> Bool {
-        withoutActuallyEscaping(condition) { condition in
+        BlockingInTask.check("LockedValue.withLock(when:)")
+        return withoutActuallyEscaping(condition) { condition in
             withUnsafeTemporaryAllocation(of: Waiter.self, capacity: 1) { buffer in
                 let node = buffer.baseAddress!
                 node.initialize(to: Waiter(condition: condition))

@@ -15,10 +15,11 @@ func waiterCount(_ object: AnyObject) -> Int {
     ParkingLot.waiterCount(on: parkingKey(object))
 }
 
-/// Polls `condition` every millisecond, suspending in between, for at most `timeout` seconds.
+/// Polls `condition` every millisecond, suspending in between, for at most `timeout` seconds
+/// (loose: in a parallel run, blocking tests may hold the cooperative pool's threads a while).
 /// Returns whether it became true.
 @discardableResult
-func eventually(timeout: Double = 10, _ condition: () -> Bool) async -> Bool {
+func eventually(timeout: Double = 60, _ condition: () -> Bool) async -> Bool {
     let end = monotonicSeconds() + timeout
     while !condition() {
         if monotonicSeconds() > end { return false }
@@ -29,7 +30,7 @@ func eventually(timeout: Double = 10, _ condition: () -> Bool) async -> Bool {
 
 /// Polls `condition` every millisecond from a thread, for at most `timeout` seconds.
 @discardableResult
-func eventuallyBlocking(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+func eventuallyBlocking(timeout: Double = 60, _ condition: () -> Bool) -> Bool {
     let end = monotonicSeconds() + timeout
     while !condition() {
         if monotonicSeconds() > end { return false }

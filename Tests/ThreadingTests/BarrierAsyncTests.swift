@@ -10,9 +10,11 @@ import Testing
         let barrier = try Barrier(4)
         let indices = SharedList<Int>()
         for _ in 0..<3 {  // three generations
-            let threads = spawn(2) { _ in indices.append(try! barrier.wait(timeout: 10)) }
+            let threads = spawn(2) { _ in
+                do { indices.append(try barrier.wait(timeout: 60)) } catch { indices.append(-1) }
+            }
             try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<2 { group.addTask { try await barrier.wait(timeout: 10) } }
+                for _ in 0..<2 { group.addTask { try await barrier.wait(timeout: 60) } }
                 for try await index in group { indices.append(index) }
             }
             threads.forEach { $0.join() }
@@ -26,7 +28,7 @@ import Testing
         let barrier = try Barrier(3)
         let errors = SharedList<String>()
         let thread = RawThread {
-            do { _ = try barrier.wait(timeout: 10) } catch { errors.append("\(error)") }
+            do { _ = try barrier.wait(timeout: 60) } catch { errors.append("\(error)") }
         }
         #expect(await eventually { barrier.nWaiting == 1 })
         let task = Task { try await barrier.wait() }
@@ -52,9 +54,9 @@ import Testing
 
     @Test func test_own_async_released_before_cancel_returns_index() async throws {
         let barrier = try Barrier(2)
-        let task = Task { try await barrier.wait(timeout: 10) }
+        let task = Task { try await barrier.wait(timeout: 60) }
         #expect(await eventually { barrier.nWaiting == 1 })
-        let index = try await barrier.wait(timeout: 10)
+        let index = try await barrier.wait(timeout: 60)
         task.cancel()
         #expect(try await task.value + index == 1)
         #expect(!barrier.isBroken)

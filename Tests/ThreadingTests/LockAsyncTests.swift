@@ -26,7 +26,7 @@ import Testing
             eventuallyBlocking { waiterCount(lock) == 1 }
             try! lock.release()
         }
-        #expect(try await lock.acquire(timeout: 10))
+        #expect(try await lock.acquire(timeout: 60))
         releaser.join()
         #expect(lock.isLocked)
         try lock.release()

@@ -12,7 +12,7 @@ import Testing
             eventuallyBlocking { stock.withLock { _ in true } && waiterTotal(stock) == 1 }
             stock.withLock { $0 += 1 }
         }
-        let taken = try await stock.withLock(when: { $0 > 0 }, timeout: 10) { count -> Int in
+        let taken = try await stock.withLock(when: { $0 > 0 }, timeout: 60) { count -> Int in
             count -= 1
             return 7
         }
@@ -30,7 +30,7 @@ import Testing
         }
         #expect(await eventually { waiterTotal(queue) == 1 })
         let thread = RawThread {
-            let item = try! queue.withLock(when: { !$0.isEmpty }, timeout: 10) { $0.removeFirst() }
+            let item = try! queue.withLock(when: { !$0.isEmpty }, timeout: 60) { $0.removeFirst() }
             got.append("thread \(item ?? -1)")
         }
         #expect(await eventually { waiterTotal(queue) == 2 })
@@ -68,7 +68,7 @@ import Testing
         let thread = RawThread {
             if try! stock.withLock(
                 when: { $0 > 0 },
-                timeout: 10,
+                timeout: 60,
                 { count -> Bool in
                     count -= 1
                     return true

@@ -8,7 +8,7 @@ import Testing
 @Suite(.serialized) struct ThreadAsyncTests {
     @Test func test_own_async_join() async throws {
         let gate = Event()
-        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: 10) })
+        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: 60) })
         try thread.start()
         let joiner = Task { try await thread.join() }
         #expect(await eventually { waiterCount(thread.stoppedEvent) == 1 })
@@ -22,7 +22,7 @@ import Testing
 
     @Test func test_own_async_join_timeout() async throws {
         let gate = Event()
-        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: 10) })
+        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: 60) })
         try thread.start()
         let start = monotonicSeconds()
         try await thread.join(timeout: 0.1)
@@ -31,13 +31,13 @@ import Testing
         try await thread.join(timeout: .milliseconds(-5))  // negative is zero
         #expect(thread.isAlive)
         gate.set()
-        try await thread.join(timeout: .seconds(10))
+        try await thread.join(timeout: .seconds(60))
         #expect(!thread.isAlive)
     }
 
     @Test func test_own_async_join_cancelled() async throws {
         let gate = Event()
-        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: 10) })
+        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: 60) })
         try thread.start()
         let joiner = Task { try await thread.join() }
         #expect(await eventually { waiterCount(thread.stoppedEvent) == 1 })
@@ -58,7 +58,7 @@ import Testing
             #expect(error.message == "cannot join thread before it is started")
         }
         let gate = Event()
-        let waiting = Threading.Thread(target: { _ = try? gate.wait(timeout: 10) })
+        let waiting = Threading.Thread(target: { _ = try? gate.wait(timeout: 60) })
         try waiting.start()
         await #expect(throws: ThreadingError.self) { try await waiting.join(timeout: .nan) }
         gate.set()

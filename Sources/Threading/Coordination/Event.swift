@@ -52,9 +52,9 @@ open class Event: CustomStringConvertible, @unchecked Sendable {
     }
 
     @usableFromInline
-    final func waitSlow(timeout: Double?, operation: StaticString = "Event.wait") throws(ThreadingError) -> Bool {
+    final func waitSlow(timeout: Double?, operation: StaticString? = "Event.wait") throws(ThreadingError) -> Bool {
         guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return isSet }
-        BlockingInTask.check(operation)
+        if let operation { BlockingInTask.check(operation) }
         let result = ParkingLot.park(
             key: key,
             deadline: deadline,

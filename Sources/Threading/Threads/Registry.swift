@@ -98,7 +98,9 @@ final class Registry: Sendable {
             }
             if pending.isEmpty { return }
             for thread in pending {
-                _ = try? thread.stoppedEvent.wait()
+                // The exit-time wait for non-daemon threads: never reported as a blocking call
+                // inside a task (an async `main` ends in one).
+                if !thread.stoppedEvent.isSet { _ = try? thread.stoppedEvent.waitSlow(timeout: nil, operation: nil) }
             }
         }
     }

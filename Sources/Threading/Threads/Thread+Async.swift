@@ -17,7 +17,7 @@ extension Thread {
     ///   `.valueError` for NaN; `.overflowError` above `timeoutMax`, when the call would wait.
     public func join(timeout: Double? = nil) async throws {
         if kind == .dummy { throw ThreadingError(.runtimeError, "cannot join a dummy thread") }
-        guard startedEvent.isSet else {
+        guard hasStarted else {
             throw ThreadingError(.runtimeError, "cannot join thread before it is started")
         }
         if stoppedEvent.isSet { return }

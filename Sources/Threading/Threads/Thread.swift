@@ -132,7 +132,8 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
     public var nativeID: UInt? {
         let (nativeID, phase) = state.withLock { ($0.nativeID, $0.phase) }
         if nativeID != nil || phase == .initial || phase == .starting { return nativeID }
-        _ = try? startedEvent.wait()
+        // A wait of a few instructions of the new thread: not reported inside a task.
+        if !startedEvent.isSet { _ = try? startedEvent.waitSlow(timeout: nil, operation: nil) }
         return state.withLock { $0.nativeID }
     }
 

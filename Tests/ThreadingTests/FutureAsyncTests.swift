@@ -209,8 +209,11 @@ import Testing
         // workers, and a plain task still runs meanwhile.
         let pool = try ThreadPoolExecutor(maxWorkers: 8)
         let gate = Event()
+        // A synchronous closure: the blocking wait is meant here (on the pool, not the
+        // cooperative threads), and `noasync` diagnoses it only when called from async code.
+        let blockingWait: @Sendable () -> Bool = { (try? gate.wait(timeout: 60)) ?? false }
         let blocked = (0..<6).map { _ in
-            Task(executorPreference: pool) { () -> Bool in (try? gate.wait(timeout: 60)) ?? false }
+            Task(executorPreference: pool) { () -> Bool in blockingWait() }
         }
         try await Task.sleep(nanoseconds: 50_000_000)
         let free = await Task { 1 + 1 }.value

@@ -105,6 +105,7 @@ final class Harness {
             case "semaphore": workloads.append(SemaphoreWorkload(threads: threads, board: board, log: log, rng: &setup))
             case "event": workloads.append(EventWorkload(threads: threads, board: board, log: log))
             case "queue": workloads.append(QueueWorkload(threads: threads, board: board, log: log))
+            case "tasks": workloads.append(TaskWorkload(threads: threads, board: board, log: log))
             case "barrier":
                 workloads.append(BarrierWorkload(threads: threads, board: board, log: log, seed: options.seed))
             default: workloads.append(ChurnWorkload(threads: threads, board: board, log: log))

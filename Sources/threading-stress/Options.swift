@@ -31,7 +31,7 @@ struct Options: Sendable {
     static let exitUsage: Int32 = 64
 
     /// The workloads, by the names `--only` takes.
-    static let workloads = ["lock", "rlock", "condition", "semaphore", "event", "barrier", "queue", "churn"]
+    static let workloads = ["lock", "rlock", "condition", "semaphore", "event", "barrier", "queue", "tasks", "churn"]
 
     static let usage = """
         usage: threading-stress [--seconds N] [--threads T] [--seed S] [--only W,...]

@@ -54,4 +54,3 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
-

@@ -7,6 +7,8 @@
 //
 //     threading-async-child touch-before-await
 
+import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -14,8 +16,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Threading
 
 @main
 struct App {

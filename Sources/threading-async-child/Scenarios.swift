@@ -1,6 +1,10 @@
 // The scenarios of threading-async-child. Each runs in the async `main`, on the main actor, and
 // writes what it observes to standard output, one fact a line.
 
+import Dispatch
+import Foundation
+import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -8,10 +12,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Dispatch
-import Foundation
-import Threading
 
 /// Every scenario by name.
 let asyncScenarios: [String: @MainActor () async throws -> Void] = [
@@ -26,7 +26,7 @@ let asyncScenarios: [String: @MainActor () async throws -> Void] = [
 /// Prints a line and flushes it at once (standard output is a file, so fully buffered).
 func say(_ line: String) {
     print(line)
-    fflush(stdout)
+    fflush(nil)  // every output stream: `stdout` itself is not concurrency-safe beside Foundation
 }
 
 /// Sleeps the calling OS thread.

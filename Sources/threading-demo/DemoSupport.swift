@@ -1,5 +1,7 @@
 // Shared helpers of the examples.
 
+import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -7,8 +9,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Threading
 
 /// Starts a `Thread` running `body` and returns it, for the examples that need many.
 func spawn(name: String? = nil, _ body: @escaping @Sendable () throws -> Void) -> Threading.Thread {

@@ -32,7 +32,10 @@ enum ThreadExamples {
             target: { (greeting: String, times: Int) in
                 for _ in 0..<times { say("\(currentThread().name): \(greeting)") }
             },
-            args: ("hello", 2), name: "greeter", daemon: false)
+            args: ("hello", 2),
+            name: "greeter",
+            daemon: false
+        )
         say("before start: \(greeter)")
         try greeter.start()
         say("after start: ident set: \(greeter.ident != nil), native id set: \(greeter.nativeID != nil)")

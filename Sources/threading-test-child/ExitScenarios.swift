@@ -3,6 +3,9 @@
 // test_locals_at_exit, test_main_thread_during_shutdown, test_import_from_another_thread and
 // test_print_exception_stderr_is_none_2.
 
+import CThreading
+import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -10,9 +13,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import CThreading
-import Threading
 
 /// A value whose `deinit` takes a while and then says so (CPython's `Sleeper`, slower, so that a
 /// process exiting before the `deinit` ends shows).
@@ -75,7 +75,8 @@ private func describeMainAfterShutdown() {
     let main = mainAtStart!
     say(
         "after shutdown: \(currentThread() === main) \(mainThread() === main) "
-            + "\(enumerate().count == 1 && enumerate().first === main) alive: \(main.isAlive)")
+            + "\(enumerate().count == 1 && enumerate().first === main) alive: \(main.isAlive)"
+    )
 }
 
 // Runs at exit before the module's shutdown (registered after the module's own hook): the

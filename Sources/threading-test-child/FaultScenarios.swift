@@ -2,6 +2,9 @@
 // stop every other test's threads too), and the resident size measured across 100k objects and
 // 10k threads (other tests would move it).
 
+import Synchronization
+import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -9,9 +12,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Synchronization
-import Threading
 
 /// `pthread_create` refused because the user may not have more threads (`RLIMIT_NPROC`): `start()`
 /// throws, the failed thread stays startable and out of the registry, the running threads carry
@@ -51,7 +51,9 @@ func nprocLimit() throws {
             target: {
                 try release.wait()
                 ran.increment()
-            }, name: "refused")
+            },
+            name: "refused"
+        )
         do {
             try thread.start()
             thread.name = "w\(i)"

@@ -3,14 +3,14 @@
 // test_cancel_futures_wait_false), a pool dropped without shutdown, and the log lines of a
 // failing initializer and a throwing done callback.
 
+import Synchronization
+import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
 @preconcurrency import Musl
 #endif
-
-import Synchronization
-import Threading
 
 let futureScenarios: [String: @Sendable () throws -> Void] = [
     "pool-exit-runs-queued": poolExitRunsQueued,
@@ -81,7 +81,12 @@ func poolDropped() throws {
     var threads: [Threading.Thread] = []
     do {
         let pool = try ThreadPoolExecutor(maxWorkers: 3)
-        for _ in 0..<3 { _ = try pool.submit { sleep(seconds: 0.1); ran.add(1, ordering: .relaxed) } }
+        for _ in 0..<3 {
+            _ = try pool.submit {
+                sleep(seconds: 0.1)
+                ran.add(1, ordering: .relaxed)
+            }
+        }
         threads = enumerate().filter { $0.name.hasPrefix("ThreadPoolExecutor-") }
     }
     for thread in threads { try thread.join(timeout: 30) }

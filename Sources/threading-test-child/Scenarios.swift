@@ -3,6 +3,9 @@
 // same program. They run on the main thread and then return: the process then exits the way a
 // Swift program does, running the library's shutdown (an `atexit` hook).
 
+import Synchronization
+import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -10,9 +13,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Synchronization
-import Threading
 
 /// Every scenario by name.
 let scenarios: [String: @Sendable () throws -> Void] = [
@@ -126,7 +126,9 @@ func daemonNotWaited() throws {
         target: {
             sleep(seconds: 5)
             say("daemon woke up")
-        }, daemon: true)
+        },
+        daemon: true
+    )
     try daemon.start()
     say("end of main")
 }
@@ -146,7 +148,9 @@ func joinMain() throws {
             say("main first: \(enumerate().first === mainThread)")
             let stopped = mainThread.description == "<_MainThread(MainThread, stopped \(mainThread.ident!))>"
             say("main description: \(stopped ? "stopped" : mainThread.description)")
-        }, args: (main))
+        },
+        args: (main)
+    )
     try joiner.start()
     sleep(seconds: 0.1)
     say("end of main")
@@ -199,7 +203,9 @@ func daemonThreads() throws {
                         ran.increment()
                     }
                 }
-            }, daemon: true)
+            },
+            daemon: true
+        )
         try worker.start()
     }
     while ran.value < 40 { sleep(seconds: 0.001) }
@@ -233,12 +239,18 @@ func excepthookThreadingError() throws {
 /// "bug"; then "Exception in thread named:\nTraceback (most recent call last):\n  frame 1\n
 ///   frame 2\n" and "traced".
 func excepthookArgs() throws {
-    defaultExcepthook(ExceptHookArgs(excType: RunFailed.self, excValue: RunFailed("bug"), excTraceback: nil, thread: nil))
+    defaultExcepthook(
+        ExceptHookArgs(excType: RunFailed.self, excValue: RunFailed("bug"), excTraceback: nil, thread: nil)
+    )
     let named = Threading.Thread(name: "named")
     defaultExcepthook(
         ExceptHookArgs(
-            excType: RunFailed.self, excValue: RunFailed("traced"), excTraceback: ["  frame 1", "  frame 2"],
-            thread: named))
+            excType: RunFailed.self,
+            excValue: RunFailed("traced"),
+            excTraceback: ["  frame 1", "  frame 2"],
+            thread: named
+        )
+    )
     say("\(getIdent())")
 }
 

@@ -51,7 +51,10 @@ func nextWeakly<T>(_ iterator: inout AsCompleted<T>, removingFrom list: inout [F
     func test_future_times_out(timeout: Double) throws {
         try withPool { executor in
             let alreadyCompleted = [cancelledAndNotifiedFuture(), exceptionFuture(), successfulFuture()]
-            let future = try executor.submit { sleep(seconds: 1.0); return 0 }
+            let future = try executor.submit {
+                sleep(seconds: 1.0)
+                return 0
+            }
             var it = asCompleted(alreadyCompleted + [future], timeout: timeout)
             let (yielded, error) = drain(&it)
             #expect(yielded == alreadyCompleted)

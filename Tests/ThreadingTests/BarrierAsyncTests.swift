@@ -17,7 +17,7 @@ import Testing
                 for _ in 0..<2 { group.addTask { try await barrier.wait(timeout: 60) } }
                 for try await index in group { indices.append(index) }
             }
-            threads.forEach { $0.join() }
+            for thread in threads { thread.join() }
         }
         #expect(indices.values.sorted() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])
         #expect(barrier.nWaiting == 0)

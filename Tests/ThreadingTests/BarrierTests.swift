@@ -22,6 +22,10 @@
 // Checks that fail inside a worker thread throw (`check`), and `Bunch.join()` records them as
 // issues of the test.
 
+import Testing
+
+@testable import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -29,10 +33,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Testing
-
-@testable import Threading
 
 @Suite(.serialized) final class BarrierTests: Sendable {
     static let n = 5
@@ -287,15 +287,17 @@ import Testing
         var threads: [RawThread] = []
         let errors = SharedList<String>()
         for order in 0..<parties {
-            threads.append(RawThread {
-                do {
-                    let index = try barrier.wait()
-                    if actionThreads.count != 1 { errors.append("returned before the action ran") }
-                    arrivals.append((order, index, pthread_self()))
-                } catch {
-                    errors.append("arrival \(order): \(error)")
+            threads.append(
+                RawThread {
+                    do {
+                        let index = try barrier.wait()
+                        if actionThreads.count != 1 { errors.append("returned before the action ran") }
+                        arrivals.append((order, index, pthread_self()))
+                    } catch {
+                        errors.append("arrival \(order): \(error)")
+                    }
                 }
-            })
+            )
             if order < parties - 1 {
                 // Make sure this thread has arrived before the next one starts.
                 #expect(waitUntil { barrier.nWaiting == order + 1 })
@@ -322,10 +324,14 @@ import Testing
     @Test func test_own_action_error() throws {
         let calls = Counter()
         let actionThread = SharedList<pthread_t>()
-        let barrier = try Barrier(3, action: {
-            actionThread.append(pthread_self())
-            if calls.increment() == 1 { throw ActionError(code: 42) }
-        }, timeout: 30)
+        let barrier = try Barrier(
+            3,
+            action: {
+                actionThread.append(pthread_self())
+                if calls.increment() == 1 { throw ActionError(code: 42) }
+            },
+            timeout: 30
+        )
         let outcomes = SharedList<(order: Int, outcome: Outcome, thread: pthread_t)>()
         var threads: [RawThread] = []
         for order in 0..<3 {
@@ -614,7 +620,9 @@ import Testing
     /// counting exactly the other waiters, which pass once the barrier fills. Then reset() makes it
     /// usable for a full set of threads.
     private func checkConsistentAfterBadTimeout(
-        _ barrier: Barrier, waiters: [(Bunch, SharedList<Outcome>)], timeout t: Double,
+        _ barrier: Barrier,
+        waiters: [(Bunch, SharedList<Outcome>)],
+        timeout t: Double,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
         if barrier.isBroken {
@@ -629,11 +637,15 @@ import Testing
             let parties = barrier.parties
             #expect(barrier.nWaiting == waiters.count, "timeout \(t)", sourceLocation: sourceLocation)
             #expect(
-                barrier.description == "<Barrier: waiters=\(waiters.count)/\(parties)>", "timeout \(t)",
-                sourceLocation: sourceLocation)
+                barrier.description == "<Barrier: waiters=\(waiters.count)/\(parties)>",
+                "timeout \(t)",
+                sourceLocation: sourceLocation
+            )
             // Fill it: the waiters and the newcomers all pass.
             let indexes = SharedList<Int>()
-            Bunch(parties - waiters.count) { indexes.append(try barrier.wait(timeout: 30)) }.join(sourceLocation: sourceLocation)
+            Bunch(parties - waiters.count) { indexes.append(try barrier.wait(timeout: 30)) }.join(
+                sourceLocation: sourceLocation
+            )
             for (bunch, outcomes) in waiters {
                 bunch.join(sourceLocation: sourceLocation)
                 for case .index(let i) in outcomes.values { indexes.append(i) }

@@ -6,6 +6,11 @@
 // the tests that run in parallel in the same process do not count; each waiter also measures its
 // own whole wait with `getrusage(RUSAGE_THREAD)`.
 
+import Synchronization
+import Testing
+
+@testable import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -13,11 +18,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Synchronization
-import Testing
-
-@testable import Threading
 
 @Suite(.serialized) struct BlockedCPUTests {
     /// Together, the 200 blocked threads may use this much CPU in the 2 s window.
@@ -82,11 +82,15 @@ import Testing
 
         #expect(stillBlocked, "a waiter returned during the window: the window did not measure blocked threads")
         #expect(windowCPU >= 0)
-        #expect(windowCPU < Self.budget, "\(total) blocked threads used \(windowCPU * 1000) ms of CPU in \(Self.window) s")
+        #expect(
+            windowCPU < Self.budget,
+            "\(total) blocked threads used \(windowCPU * 1000) ms of CPU in \(Self.window) s"
+        )
         #expect(waiters.wokenCount == total, "every waiter was woken, none timed out")
         #expect(
             waiters.totalWaitCPU < Self.wholeWaitBudget,
-            "\(total) waiters used \(waiters.totalWaitCPU * 1000) ms of CPU over their whole waits")
+            "\(total) waiters used \(waiters.totalWaitCPU * 1000) ms of CPU over their whole waits"
+        )
     }
 }
 

@@ -9,6 +9,10 @@
 // - test_threading.test_old_threading_api (its `notifyAll()` part): a Python DeprecationWarning;
 //   `notifyAll()` is this API's name for `notify_all()`, with no warning to check.
 
+import Testing
+
+@testable import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -16,10 +20,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Testing
-
-@testable import Threading
 
 @Suite(.serialized) struct ConditionTests {
     /// What a waiter of `_check_notify` saw: `wait`'s result and the phase after it woke.
@@ -125,7 +125,8 @@ import Testing
         #expect(
             results1.values
                 == Array(repeating: Outcome(result: true, phase: 1), count: count1)
-                + Array(repeating: Outcome(result: true, phase: 2), count: count2))
+                + Array(repeating: Outcome(result: true, phase: 2), count: count2)
+        )
         #expect(results2.values == Array(repeating: Outcome(result: true, phase: 2), count: count1))
 
         // Make sure all workers settle into cond.wait()
@@ -143,11 +144,13 @@ import Testing
         #expect(
             results1.values
                 == Array(repeating: Outcome(result: true, phase: 1), count: count1)
-                + Array(repeating: Outcome(result: true, phase: 2), count: count2))
+                + Array(repeating: Outcome(result: true, phase: 2), count: count2)
+        )
         #expect(
             results2.values
                 == Array(repeating: Outcome(result: true, phase: 2), count: count1)
-                + Array(repeating: Outcome(result: true, phase: 3), count: count2))
+                + Array(repeating: Outcome(result: true, phase: 3), count: count2)
+        )
         bunch.join()
     }
 
@@ -423,7 +426,8 @@ import Testing
                     try cond.waitFor(timeout: 30) {
                         calls.increment()
                         return state.current >= 3
-                    })
+                    }
+                )
             }
         }
         #expect(conditionTestsPoll { entered.current == 1 })
@@ -501,7 +505,8 @@ import Testing
                         results.append(try cond.wait(timeout: 30))
                         woken.append(i)
                     }
-                })
+                }
+            )
             // Thread i is queued before thread i+1 starts: it held the lock until it waited.
             #expect(conditionTestsPoll { entered.current == i + 1 })
             cond.withLock {}
@@ -580,7 +585,8 @@ import Testing
                         entered.increment()
                         if try cond.wait(timeout: 30) { woken.append(name) }
                     }
-                })
+                }
+            )
             #expect(conditionTestsPoll { entered.current == i + 1 })
             cond.withLock {}
         }

@@ -35,7 +35,8 @@ struct HookCall: Sendable {
 /// Installs a hook that records the calls for `threads` (others go to the default hook), runs
 /// `body`, and restores the default hook.
 func withRecordingHook(
-    for threads: @autoclosure @escaping @Sendable () -> [Threading.Thread], _ body: (SharedList<HookCall>) throws -> Void
+    for threads: @autoclosure @escaping @Sendable () -> [Threading.Thread],
+    _ body: (SharedList<HookCall>) throws -> Void
 ) rethrows {
     let calls = SharedList<HookCall>()
     excepthook = { args in
@@ -45,8 +46,13 @@ func withRecordingHook(
         }
         calls.append(
             HookCall(
-                args: args, ident: getIdent(), currentIsThread: currentThread() === thread, alive: thread.isAlive,
-                enumerated: enumerate().contains { $0 === thread }))
+                args: args,
+                ident: getIdent(),
+                currentIsThread: currentThread() === thread,
+                alive: thread.isAlive,
+                enumerated: enumerate().contains { $0 === thread }
+            )
+        )
     }
     defer { excepthook = defaultExcepthook }
     try body(calls)
@@ -81,8 +87,10 @@ func withRecordingHook(
         #expect(child.stderr.contains("RunFailed: bug\n"))
         #expect(
             child.stderr.contains(
-                "Exception in thread named:\nTraceback (most recent call last):\n  frame 1\n  frame 2\nRunFailed: traced\n"),
-            "\(child.stderr)")
+                "Exception in thread named:\nTraceback (most recent call last):\n  frame 1\n  frame 2\nRunFailed: traced\n"
+            ),
+            "\(child.stderr)"
+        )
         #expect(child.status == 0)
     }
 
@@ -204,7 +212,12 @@ func withRecordingHook(
 
     @Test func test_except_hook_args_fields() {
         let thread = Threading.Thread(name: "fields")
-        let args = ExceptHookArgs(excType: RunFailed.self, excValue: RunFailed("v"), excTraceback: ["line"], thread: thread)
+        let args = ExceptHookArgs(
+            excType: RunFailed.self,
+            excValue: RunFailed("v"),
+            excTraceback: ["line"],
+            thread: thread
+        )
         #expect(isType(args.excType, RunFailed.self))
         #expect(args.excValue.map { "\($0)" } == "v")
         #expect(args.excTraceback == ["line"])

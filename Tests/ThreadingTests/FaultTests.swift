@@ -5,6 +5,11 @@
 // stack size case is ShutdownTests.test_start_fails_with_huge_stack_size, signal storms are in
 // SignalTests and blocked threads' CPU in BlockedCPUTests.
 
+import Synchronization
+import Testing
+
+@testable import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -12,11 +17,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Synchronization
-import Testing
-
-@testable import Threading
 
 @Suite struct FaultTests {
     // MARK: The OS refuses a thread
@@ -39,7 +39,9 @@ import Testing
                 retry ran: true
                 active after: 1
 
-                """, "\(child.stderr)")
+                """,
+            "\(child.stderr)"
+        )
         #expect(child.status == 0)
     }
 
@@ -122,7 +124,8 @@ import Testing
                             let result: String
                             do { result = try wait() } catch { result = "threw \(error)" }
                             results.append(result)
-                        })
+                        }
+                    )
                 }
             }
         }
@@ -139,7 +142,8 @@ import Testing
                 "barrier brokenBarrier", "barrier brokenBarrier", "condition false", "condition false",
                 "event false", "event false", "lock false", "lock false", "rlock false", "rlock false",
                 "semaphore false", "semaphore false",
-            ])
+            ]
+        )
         #expect(lock == nil && rlock == nil && condition == nil, "an object outlived its last user")
         #expect(semaphore == nil && event == nil && barrier == nil, "an object outlived its last user")
     }
@@ -169,7 +173,8 @@ import Testing
                             return try c.wait(timeout: 10)
                         }
                         if got == true { woken.increment() }
-                    })
+                    }
+                )
                 while ready.current < 1 { usleep(100) }
                 if round % 2 == 0 { usleep(200) }  // half the rounds wake them asleep, half maybe not yet
                 // The waker: wakes, then its reference ends with the closure.

@@ -259,7 +259,9 @@ func matchesFutureRepr(_ description: String, _ tail: String) -> Bool {
         } catch let error as ThreadingError {
             #expect(error.kind == .invalidState)
             #expect(error.message.hasPrefix("FINISHED: "))
-            #expect(matchesFutureRepr(String(error.message.dropFirst("FINISHED: ".count)), "state=finished returned Int"))
+            #expect(
+                matchesFutureRepr(String(error.message.dropFirst("FINISHED: ".count)), "state=finished returned Int")
+            )
         }
         #expect(f.isDone)
         #expect(try f.result() == 1)
@@ -303,9 +305,15 @@ func matchesFutureRepr(_ description: String, _ tail: String) -> Bool {
         #expect(try pendingFuture().setRunningOrNotifyCancel())
         #expect(try !cancelledFuture().setRunningOrNotifyCancel())
         #expect(try !cancelledAndNotifiedFuture().setRunningOrNotifyCancel())
-        expectThreadingError(.runtimeError, "Future in unexpected state") { try runningFuture().setRunningOrNotifyCancel() }
-        expectThreadingError(.runtimeError, "Future in unexpected state") { try successfulFuture().setRunningOrNotifyCancel() }
-        expectThreadingError(.runtimeError, "Future in unexpected state") { try exceptionFuture().setRunningOrNotifyCancel() }
+        expectThreadingError(.runtimeError, "Future in unexpected state") {
+            try runningFuture().setRunningOrNotifyCancel()
+        }
+        expectThreadingError(.runtimeError, "Future in unexpected state") {
+            try successfulFuture().setRunningOrNotifyCancel()
+        }
+        expectThreadingError(.runtimeError, "Future in unexpected state") {
+            try exceptionFuture().setRunningOrNotifyCancel()
+        }
     }
 
     @Test func resultRethrowsTheVeryError() throws {

@@ -12,10 +12,14 @@ import Testing
             eventuallyBlocking { stock.withLock { _ in true } && waiterTotal(stock) == 1 }
             stock.withLock { $0 += 1 }
         }
-        let taken = try await stock.withLock(when: { $0 > 0 }, timeout: 60) { count -> Int in
-            count -= 1
-            return 7
-        }
+        let taken = try await stock.withLock(
+            when: { $0 > 0 },
+            timeout: 60,
+            { count -> Int in
+                count -= 1
+                return 7
+            }
+        )
         producer.join()
         #expect(taken == 7)
         #expect(stock.withLock { $0 } == 0)
@@ -45,13 +49,13 @@ import Testing
     @Test func test_own_async_when_timeout() async throws {
         let value = LockedValue(0)
         let start = monotonicSeconds()
-        let result = try await value.withLock(when: { $0 > 0 }, timeout: .milliseconds(100)) { _ in 1 }
+        let result = try await value.withLock(when: { $0 > 0 }, timeout: .milliseconds(100), { _ in 1 })
         #expect(result == nil)
         #expect(monotonicSeconds() - start >= 0.1)
         #expect(waiterTotal(value) == 0)
-        #expect(try await value.withLock(when: { $0 == 0 }, timeout: 0) { _ in 2 } == 2)
+        #expect(try await value.withLock(when: { $0 == 0 }, timeout: 0, { _ in 2 }) == 2)
         await #expect(throws: ThreadingError.self) {
-            _ = try await value.withLock(when: { _ in false }, timeout: .nan) { _ in 0 }
+            _ = try await value.withLock(when: { _ in false }, timeout: .nan, { _ in 0 })
         }
     }
 

@@ -12,6 +12,12 @@
 // *_all_threads tests (Swift has no per-frame tracer: the hook reaching a running thread is shown
 // by its `.end` event instead).
 
+import CThreading
+import Synchronization
+import Testing
+
+@testable import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -19,12 +25,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import CThreading
-import Synchronization
-import Testing
-
-@testable import Threading
 
 /// The kernel's id of the calling thread, from `/proc/thread-self` (a link to `PID/task/TID`).
 func tidFromProc() -> UInt? {
@@ -43,7 +43,10 @@ struct SeenEvent: Sendable, Equatable {
 }
 
 /// A hook recording the events of `thread()` only (other suites start threads meanwhile).
-func recordingHook(_ events: SharedList<SeenEvent>, for thread: @escaping @Sendable () -> Threading.Thread?) -> TraceFunction {
+func recordingHook(
+    _ events: SharedList<SeenEvent>,
+    for thread: @escaping @Sendable () -> Threading.Thread?
+) -> TraceFunction {
     { event in
         guard let mine = thread(), event.thread === mine else { return }
         events.append(SeenEvent(kind: event.kind, ident: getIdent(), error: event.error.map { "\($0)" }))
@@ -52,7 +55,11 @@ func recordingHook(_ events: SharedList<SeenEvent>, for thread: @escaping @Senda
 
 /// A thread that sets `running` once in `run()` (its `.start` event is then reported), then
 /// blocks until `release` is set; it may throw `error` then.
-func blockedThread(_ release: Event, running: Event = Event(), throwing error: (any Error & Sendable)? = nil) -> Threading.Thread {
+func blockedThread(
+    _ release: Event,
+    running: Event = Event(),
+    throwing error: (any Error & Sendable)? = nil
+) -> Threading.Thread {
     Threading.Thread(target: {
         running.set()
         try release.wait()
@@ -179,7 +186,10 @@ func blockedThread(_ release: Event, running: Event = Event(), throwing error: (
             for size in [65_536, 262_144, 1 << 20] where 4 * size < defaultSize {
                 try stackSize(size)
                 let actual = try stackOfNewThread()
-                #expect(actual >= size && actual <= 4 * size, "stackSize(\(size)) gave a thread \(actual) bytes of stack")
+                #expect(
+                    actual >= size && actual <= 4 * size,
+                    "stackSize(\(size)) gave a thread \(actual) bytes of stack"
+                )
             }
             try stackSize(0)
             let actual = try stackOfNewThread()
@@ -228,7 +238,12 @@ func blockedThread(_ release: Event, running: Event = Event(), throwing error: (
         try normal.start()
         try normal.join()
         let normalIdent = try #require(normal.ident)
-        #expect(events.values == [SeenEvent(kind: .start, ident: normalIdent, error: nil), SeenEvent(kind: .end, ident: normalIdent, error: nil)])
+        #expect(
+            events.values == [
+                SeenEvent(kind: .start, ident: normalIdent, error: nil),
+                SeenEvent(kind: .end, ident: normalIdent, error: nil),
+            ]
+        )
 
         // SystemExit: the default excepthook prints nothing for it.
         let throwing = Threading.Thread(target: { throw SystemExit(code: 7) })
@@ -241,7 +256,8 @@ func blockedThread(_ release: Event, running: Event = Event(), throwing error: (
                 SeenEvent(kind: .start, ident: ident, error: nil),
                 SeenEvent(kind: .exception, ident: ident, error: "7"),
                 SeenEvent(kind: .end, ident: ident, error: nil),
-            ])
+            ]
+        )
     }
 
     /// `setTrace` reaches only threads started afterwards; `setTraceAllThreads` also reaches a
@@ -283,7 +299,8 @@ func blockedThread(_ release: Event, running: Event = Event(), throwing error: (
         #expect(
             events2.values == [
                 SeenEvent(kind: .exception, ident: ident, error: "0"), SeenEvent(kind: .end, ident: ident, error: nil),
-            ])
+            ]
+        )
 
         // Reset on every thread: a thread running when the hook is removed reports nothing.
         let release3 = Event()

@@ -509,7 +509,8 @@ enum RLockBodies {
     }
 
     fileprivate static func invalidTimeoutThrowsUpFront<L: RLockUnderTest>(
-        _ make: () -> L, _ call: InvalidTimeout
+        _ make: () -> L,
+        _ call: InvalidTimeout
     ) throws {
         let lock = make()
         let attempt = {
@@ -628,7 +629,8 @@ enum RLockBodies {
     }
 
     fileprivate static func blockingTimeoutWaitsForTheRelease<L: RLockUnderTest>(
-        _ make: () -> L, _ timeout: Double
+        _ make: () -> L,
+        _ timeout: Double
     ) throws {
         // -1 means "no timeout" and timeoutMax is valid: both wait for the release.
         let lock = make()

@@ -29,7 +29,11 @@ import Testing
 // MARK: - Semaphore
 
 @Suite(.serialized) struct SemaphoreTests {
-    private let base = BaseSemaphoreTests(bounded: false, semtype: { try Threading.Semaphore($0) }, semtypeDefault: { try Threading.Semaphore() })
+    private let base = BaseSemaphoreTests(
+        bounded: false,
+        semtype: { try Threading.Semaphore($0) },
+        semtypeDefault: { try Threading.Semaphore() }
+    )
 
     // CPython BaseSemaphoreTests
     @Test func test_constructor() throws { base.test_constructor() }
@@ -113,7 +117,11 @@ import Testing
 // MARK: - BoundedSemaphore
 
 @Suite(.serialized) struct BoundedSemaphoreTests {
-    private let base = BaseSemaphoreTests(bounded: true, semtype: { try BoundedSemaphore($0) }, semtypeDefault: { try BoundedSemaphore() })
+    private let base = BaseSemaphoreTests(
+        bounded: true,
+        semtype: { try BoundedSemaphore($0) },
+        semtypeDefault: { try BoundedSemaphore() }
+    )
 
     // CPython BaseSemaphoreTests
     @Test func test_constructor() throws { base.test_constructor() }
@@ -261,7 +269,7 @@ import Testing
 
 /// CPython's `BaseSemaphoreTests` (and the own tests that apply to both kinds), parameterised by
 /// the type under test.
-fileprivate struct BaseSemaphoreTests: Sendable {
+private struct BaseSemaphoreTests: Sendable {
     let bounded: Bool
     let semtype: @Sendable (Int) throws -> Threading.Semaphore
     let semtypeDefault: @Sendable () throws -> Threading.Semaphore
@@ -327,7 +335,10 @@ fileprivate struct BaseSemaphoreTests: Sendable {
         for _ in 0..<semValue { try sem.release() }
         let count2 = semValue
         waitCount(count1 + count2)
-        #expect((results1.values + results2.values).sorted() == [Int](repeating: 0, count: count1) + [Int](repeating: 1, count: count2))
+        #expect(
+            (results1.values + results2.values).sorted() == [Int](repeating: 0, count: count1)
+                + [Int](repeating: 1, count: count2)
+        )
 
         // Phase 2
         phase.increment()
@@ -336,7 +347,9 @@ fileprivate struct BaseSemaphoreTests: Sendable {
         waitCount(count1 + count2 + count3)
         #expect(
             (results1.values + results2.values).sorted()
-                == [Int](repeating: 0, count: count1) + [Int](repeating: 1, count: count2) + [Int](repeating: 2, count: count3))
+                == [Int](repeating: 0, count: count1) + [Int](repeating: 1, count: count2)
+                + [Int](repeating: 2, count: count3)
+        )
         // The semaphore is still locked.
         #expect(try !sem.acquire(blocking: false))
 
@@ -378,7 +391,10 @@ fileprivate struct BaseSemaphoreTests: Sendable {
         let count2 = semValue
         try sem.release(count2)
         waitCount(count1 + count2)
-        #expect((results1.values + results2.values).sorted() == [Int](repeating: 0, count: count1) + [Int](repeating: 1, count: count2))
+        #expect(
+            (results1.values + results2.values).sorted() == [Int](repeating: 0, count: count1)
+                + [Int](repeating: 1, count: count2)
+        )
 
         // Phase 2
         phase.increment()
@@ -387,7 +403,9 @@ fileprivate struct BaseSemaphoreTests: Sendable {
         waitCount(count1 + count2 + count3)
         #expect(
             (results1.values + results2.values).sorted()
-                == [Int](repeating: 0, count: count1) + [Int](repeating: 1, count: count2) + [Int](repeating: 2, count: count3))
+                == [Int](repeating: 0, count: count1) + [Int](repeating: 1, count: count2)
+                + [Int](repeating: 2, count: count3)
+        )
         // The semaphore is still locked.
         #expect(try !sem.acquire(blocking: false))
 
@@ -415,7 +433,10 @@ fileprivate struct BaseSemaphoreTests: Sendable {
             results.append(try sem.acquire(blocking: false))
         }.join()
         // The results need not be in order: compare them sorted (false first).
-        #expect(results.values.sorted { !$0 && $1 } == [Bool](repeating: false, count: 7) + [Bool](repeating: true, count: 3))
+        #expect(
+            results.values.sorted { !$0 && $1 } == [Bool](repeating: false, count: 7)
+                + [Bool](repeating: true, count: 3)
+        )
     }
 
     func test_acquire_timeout() throws {
@@ -517,7 +538,9 @@ fileprivate struct BaseSemaphoreTests: Sendable {
             #expect(dt < 1.0, "timeout \(t) took \(dt) s")
         }
         expectThreadingError(.valueError, "Invalid value NaN (not a number)") { try sem.acquire(timeout: .nan) }
-        expectThreadingError(.valueError, "Invalid value NaN (not a number)") { try sem.acquire(blocking: true, timeout: -.nan) }
+        expectThreadingError(.valueError, "Invalid value NaN (not a number)") {
+            try sem.acquire(blocking: true, timeout: -.nan)
+        }
         for t in [1e100, timeoutMax + 1, timeoutMax * 2, Double.infinity, .greatestFiniteMagnitude] {
             expectThreadingError(.overflowError, "timeout value is too large") { try sem.acquire(timeout: t) }
         }

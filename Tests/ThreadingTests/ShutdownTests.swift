@@ -14,6 +14,10 @@
 // is torn down: Swift has no interpreter finalization); AtexitTests (`threading._register_atexit`
 // is private to Python, with no counterpart in the API).
 
+import Testing
+
+@testable import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -21,10 +25,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Testing
-
-@testable import Threading
 
 /// What a child process left behind.
 struct ChildResult {
@@ -90,7 +90,9 @@ private func readAll(_ fd: Int32) -> String {
 /// Runs `threading-test-child SCENARIO` (or the child `executable`) and returns its exit status and
 /// output; after `timeout` seconds the child is killed and `timedOut` is set.
 func runChild(
-    _ scenario: String, executable: String = "threading-test-child", timeout: Double = 60,
+    _ scenario: String,
+    executable: String = "threading-test-child",
+    timeout: Double = 60,
     sourceLocation: SourceLocation = #_sourceLocation
 ) -> ChildResult? {
     guard let path = childExecutablePath(executable) else {
@@ -143,7 +145,11 @@ func runChild(
     result.stdout = readAll(out)
     result.stderr = readAll(err)
     #expect(!result.timedOut, "the child \(scenario) did not end within \(timeout) s", sourceLocation: sourceLocation)
-    #expect(result.signal == 0, "the child \(scenario) died of signal \(result.signal): \(result.stderr)", sourceLocation: sourceLocation)
+    #expect(
+        result.signal == 0,
+        "the child \(scenario) died of signal \(result.signal): \(result.stderr)",
+        sourceLocation: sourceLocation
+    )
     return result
 }
 
@@ -262,7 +268,8 @@ func runChild(
     @Test func test_main_thread_during_shutdown() throws {
         let child = try #require(runChild("main-thread-during-shutdown"))
         #expect(
-            child.stdout == "before shutdown: true true alive: true\nafter shutdown: true true true alive: false\n")
+            child.stdout == "before shutdown: true true alive: true\nafter shutdown: true true true alive: false\n"
+        )
         #expect(child.stderr == "")
         #expect(child.status == 0)
     }

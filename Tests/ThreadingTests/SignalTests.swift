@@ -3,6 +3,11 @@
 // is left (a timed wait still lasts its full timeout, and returns false) and must not report a
 // wake-up that did not happen (an untimed wait returns once, when really woken).
 
+import Synchronization
+import Testing
+
+@testable import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -10,11 +15,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Synchronization
-import Testing
-
-@testable import Threading
 
 /// How many SIGUSR1 the handler has seen, in the whole process.
 private let handledSignals = Atomic<Int>(0)
@@ -275,8 +275,13 @@ extension SignalTests {
                     do { result = try wait() } catch { result = "threw \(error)" }
                     let elapsed = monotonicSeconds() - start
                     let early = !isTimed && !woken.load(ordering: .sequentiallyConsistent)
-                    storm.report("\(isTimed ? "timed" : "untimed") \(name): \(result)\(early ? " early" : "")", elapsed, isTimed)
-                })
+                    storm.report(
+                        "\(isTimed ? "timed" : "untimed") \(name): \(result)\(early ? " early" : "")",
+                        elapsed,
+                        isTimed
+                    )
+                }
+            )
         }
         let total = threads.count
         while storm.enlisted < total { usleep(100) }
@@ -311,7 +316,10 @@ extension SignalTests {
         #expect(results == expected)
         #expect(storm.shortestTimed >= timed, "a timed wait returned early, after \(storm.shortestTimed) s")
         #expect(storm.sent >= 10 * total, "only \(storm.sent) signals were sent")
-        #expect(handledSignals.load(ordering: .relaxed) > total, "the handler ran \(handledSignals.load(ordering: .relaxed)) times")
+        #expect(
+            handledSignals.load(ordering: .relaxed) > total,
+            "the handler ran \(handledSignals.load(ordering: .relaxed)) times"
+        )
         try heldLock.release()
     }
 }
@@ -485,13 +493,21 @@ private func signalledWait(
     usleep(1000)
     let (result, elapsed) = state.result.withLock { $0 } ?? ("no result", 0)
     return InterruptedOutcome(
-        result: result, elapsed: elapsed, sent: sent, handled: handledSignals.load(ordering: .relaxed),
-        returnedBeforeWake: returnedBeforeWake)
+        result: result,
+        elapsed: elapsed,
+        sent: sent,
+        handled: handledSignals.load(ordering: .relaxed),
+        returnedBeforeWake: returnedBeforeWake
+    )
 }
 
 /// A timed wait interrupted many times still lasted its full timeout.
 private func expectFullTimeout(_ outcome: InterruptedOutcome, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(outcome.elapsed >= SignalTests.timeout, "returned after \(outcome.elapsed) s", sourceLocation: sourceLocation)
+    #expect(
+        outcome.elapsed >= SignalTests.timeout,
+        "returned after \(outcome.elapsed) s",
+        sourceLocation: sourceLocation
+    )
     #expect(outcome.elapsed < 5, "returned after \(outcome.elapsed) s", sourceLocation: sourceLocation)
     #expect(outcome.sent >= 10, "only \(outcome.sent) signals sent", sourceLocation: sourceLocation)
     #expect(outcome.handled > 0, "the handler never ran", sourceLocation: sourceLocation)
@@ -499,7 +515,11 @@ private func expectFullTimeout(_ outcome: InterruptedOutcome, sourceLocation: So
 
 /// An untimed wait interrupted many times returned once, and only after the real wake-up.
 private func expectWokenOnce(_ outcome: InterruptedOutcome, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(!outcome.returnedBeforeWake, "the wait returned before it was woken: \(outcome.result)", sourceLocation: sourceLocation)
+    #expect(
+        !outcome.returnedBeforeWake,
+        "the wait returned before it was woken: \(outcome.result)",
+        sourceLocation: sourceLocation
+    )
     #expect(outcome.elapsed >= 0.14, "returned after \(outcome.elapsed) s", sourceLocation: sourceLocation)
     #expect(outcome.sent >= 5, "only \(outcome.sent) signals sent", sourceLocation: sourceLocation)
     #expect(outcome.handled > 0, "the handler never ran", sourceLocation: sourceLocation)

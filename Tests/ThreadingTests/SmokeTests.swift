@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Threading
 
 @Suite struct SmokeTests {
@@ -22,7 +23,8 @@ import Testing
         let b = Bunch(5) { results.append(try e.wait()) }
         b.waitForStarted()
         waitThreadsBlocked(5)
-        e.set(); e.clear()
+        e.set()
+        e.clear()
         b.join()
         #expect(results.values == [true, true, true, true, true])
     }
@@ -31,7 +33,8 @@ import Testing
         let c = Condition()
         let woken = Counter()
         let b = Bunch(5) { try c.withLock { if try c.wait(timeout: 5) { woken.increment() } } }
-        b.waitForStarted(); waitThreadsBlocked(5)
+        b.waitForStarted()
+        waitThreadsBlocked(5)
         try c.withLock { try c.notify(3) }
         sleep(seconds: 0.1)
         #expect(woken.current == 3)
@@ -42,10 +45,17 @@ import Testing
 
     @Test func semaphoreTimeout() throws {
         let s = try Threading.Semaphore(0)
-        let t = try measure { let got = try s.acquire(timeout: 0.2); #expect(got == false) }
+        let t = try measure {
+            let got = try s.acquire(timeout: 0.2)
+            #expect(got == false)
+        }
         expectTimeout(t, 0.2)
-        let b = Bunch(3) { let got = try s.acquire(timeout: 5); #expect(got) }
-        b.waitForStarted(); waitThreadsBlocked(3)
+        let b = Bunch(3) {
+            let got = try s.acquire(timeout: 5)
+            #expect(got)
+        }
+        b.waitForStarted()
+        waitThreadsBlocked(3)
         try s.release(3)
         b.join()
         #expect(s.currentValue == 0)

@@ -2,6 +2,11 @@
 // that a lost wake-up, a broken mutual exclusion or a miscounted unit would violate. Every wait
 // has a generous timeout, so such a bug fails the test instead of hanging it.
 
+import Synchronization
+import Testing
+
+@testable import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -9,11 +14,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Synchronization
-import Testing
-
-@testable import Threading
 
 @Suite(.serialized) struct StressTests {
     /// How long any single wait in these tests may take before it counts as a lost wake-up.

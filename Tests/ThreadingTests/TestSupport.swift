@@ -1,6 +1,11 @@
 // Test harness shared by every suite: raw pthreads (so the primitives are tested without the
 // module's own Thread type), CPython's `Bunch`, and small timing helpers.
 
+import Synchronization
+import Testing
+
+@testable import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -8,11 +13,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Synchronization
-import Testing
-
-@testable import Threading
 
 /// A joinable raw pthread running `body`.
 final class RawThread: @unchecked Sendable {
@@ -152,7 +152,8 @@ func expectTimeout(_ actual: Double, _ expected: Double, sourceLocation: SourceL
 
 /// Expects `body` to throw `ThreadingError` of `kind` with exactly `message`.
 func expectThreadingError<R>(
-    _ kind: ThreadingError.Kind, _ message: String,
+    _ kind: ThreadingError.Kind,
+    _ message: String,
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () throws -> R
 ) {

@@ -29,10 +29,15 @@ struct DummyFacts: Sendable {
 func observeDummy() -> DummyFacts {
     let dummy = currentThread()
     return DummyFacts(
-        dummy: dummy, ident: getIdent(), nativeID: getNativeID(),
-        enumerated: enumerate().contains { $0 === dummy }, alive: dummy.isAlive,
-        stable: currentThread() === dummy, createdThreadIsDaemon: Threading.Thread().daemon,
-        description: dummy.description)
+        dummy: dummy,
+        ident: getIdent(),
+        nativeID: getNativeID(),
+        enumerated: enumerate().contains { $0 === dummy },
+        alive: dummy.isAlive,
+        stable: currentThread() === dummy,
+        createdThreadIsDaemon: Threading.Thread().daemon,
+        description: dummy.description
+    )
 }
 
 /// The checks common to every kind of foreign thread.
@@ -47,7 +52,10 @@ func checkDummy(_ facts: DummyFacts, sourceLocation: SourceLocation = #_sourceLo
     #expect(facts.alive, sourceLocation: sourceLocation)
     #expect(facts.stable, sourceLocation: sourceLocation)
     #expect(facts.createdThreadIsDaemon, sourceLocation: sourceLocation)
-    #expect(facts.description == "<_DummyThread(\(dummy.name), started daemon \(facts.ident))>", sourceLocation: sourceLocation)
+    #expect(
+        facts.description == "<_DummyThread(\(dummy.name), started daemon \(facts.ident))>",
+        sourceLocation: sourceLocation
+    )
     expectThreadingError(.runtimeError, "cannot join a dummy thread", sourceLocation: sourceLocation) {
         try dummy.join()
     }
@@ -55,14 +63,26 @@ func checkDummy(_ facts: DummyFacts, sourceLocation: SourceLocation = #_sourceLo
 
 /// Watches a pooled worker for up to `seconds`: once the kernel no longer lists it, its dummy
 /// must be gone from `enumerate()` (the slot's destructor ran before the thread ended).
-func checkDummyLeavesWithPooledWorker(_ facts: DummyFacts, seconds: Double, sourceLocation: SourceLocation = #_sourceLocation) {
+func checkDummyLeavesWithPooledWorker(
+    _ facts: DummyFacts,
+    seconds: Double,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let ended = pollUntil(seconds: seconds) { !kernelThreadExists(nativeID: facts.nativeID) }
     if ended {
-        #expect(!enumerate().contains { $0 === facts.dummy }, "the worker ended, its dummy thread stayed", sourceLocation: sourceLocation)
+        #expect(
+            !enumerate().contains { $0 === facts.dummy },
+            "the worker ended, its dummy thread stayed",
+            sourceLocation: sourceLocation
+        )
         #expect(!facts.dummy.isAlive, sourceLocation: sourceLocation)
     } else {
         // Still a pooled worker: its dummy stays as long as it runs.
-        #expect(enumerate().contains { $0 === facts.dummy }, "the worker runs, its dummy thread left", sourceLocation: sourceLocation)
+        #expect(
+            enumerate().contains { $0 === facts.dummy },
+            "the worker runs, its dummy thread left",
+            sourceLocation: sourceLocation
+        )
     }
 }
 
@@ -106,7 +126,10 @@ extension ThreadTests {
         #expect(done.wait(timeout: .now() + 120) == .success)
         let facts = try #require(result.withLock { $0 })
         checkDummy(facts)
-        #expect(pollUntil { !enumerate().contains { $0 === facts.dummy } }, "the dummy thread outlived its Foundation thread by 5 s")
+        #expect(
+            pollUntil { !enumerate().contains { $0 === facts.dummy } },
+            "the dummy thread outlived its Foundation thread by 5 s"
+        )
         #expect(!facts.dummy.isAlive)
     }
 }

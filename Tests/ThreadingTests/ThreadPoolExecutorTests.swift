@@ -437,13 +437,19 @@ func collect<T>(_ results: inout FutureResults<T>) -> (values: [T], error: (any 
 
     @Test func test_failing_initializer() throws {
         // The log line ("Exception in initializer:") is checked in ThreadPoolExecutorExitTests.
-        let executor = try ThreadPoolExecutor(maxWorkers: 2, initializer: {
-            sleep(seconds: 0.1)  // let some futures be scheduled
-            throw TestException(args: "error in initializer")
-        })
+        let executor = try ThreadPoolExecutor(
+            maxWorkers: 2,
+            initializer: {
+                sleep(seconds: 0.1)  // let some futures be scheduled
+                throw TestException(args: "error in initializer")
+            }
+        )
         do {
             let future = try executor.submit { 0 }
-            expectThreadingError(.brokenThreadPool, "A thread initializer failed, the thread pool is not usable anymore") {
+            expectThreadingError(
+                .brokenThreadPool,
+                "A thread initializer failed, the thread pool is not usable anymore"
+            ) {
                 try future.result(timeout: 60)
             }
         } catch let error as ThreadingError {
@@ -457,13 +463,19 @@ func collect<T>(_ results: inout FutureResults<T>) -> (values: [T], error: (any 
     }
 
     @Test func brokenPoolFailsEveryPendingFuture() throws {
-        let executor = try ThreadPoolExecutor(maxWorkers: 1, initializer: {
-            sleep(seconds: 0.1)
-            throw TestException(args: "error in initializer")
-        })
+        let executor = try ThreadPoolExecutor(
+            maxWorkers: 1,
+            initializer: {
+                sleep(seconds: 0.1)
+                throw TestException(args: "error in initializer")
+            }
+        )
         let fs = try (0..<10).map { i in try executor.submit { i } }
         for f in fs {
-            expectThreadingError(.brokenThreadPool, "A thread initializer failed, the thread pool is not usable anymore") {
+            expectThreadingError(
+                .brokenThreadPool,
+                "A thread initializer failed, the thread pool is not usable anymore"
+            ) {
                 try f.result(timeout: 60)
             }
         }

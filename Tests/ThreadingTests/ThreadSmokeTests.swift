@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Threading
 
 @Suite struct ThreadSmokeTests {
@@ -32,10 +33,14 @@ import Testing
     @Test func packArgs() throws {
         let got = SharedList<String>()
         let t = Thread(target: { (a: Int, b: String) in got.append("\(a)\(b)") }, args: (1, "x"))
-        try t.start(); try t.join()
+        try t.start()
+        try t.join()
         #expect(got.values == ["1x"])
         let timer = Timer(interval: 0.05) { got.append("fired") }
-        let elapsed = try measure { try timer.start(); try timer.join() }
+        let elapsed = try measure {
+            try timer.start()
+            try timer.join()
+        }
         #expect(elapsed >= 0.05)
         #expect(got.values == ["1x", "fired"])
     }

@@ -41,6 +41,12 @@
 // test_import_from_another_thread and test_print_exception_stderr_is_none_2 in ShutdownTests.swift
 // (child processes).
 
+import CThreading
+import Synchronization
+import Testing
+
+@testable import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -48,12 +54,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import CThreading
-import Synchronization
-import Testing
-
-@testable import Threading
 
 // MARK: - Helpers
 
@@ -131,7 +131,14 @@ final class TestThread: Threading.Thread, @unchecked Sendable {
     let maxSeen: Counter
     let stackSizes: SharedList<Int>
 
-    init(name: String, sema: BoundedSemaphore, mutex: RLock, nrunning: Counter, maxSeen: Counter, stackSizes: SharedList<Int>) {
+    init(
+        name: String,
+        sema: BoundedSemaphore,
+        mutex: RLock,
+        nrunning: Counter,
+        maxSeen: Counter,
+        stackSizes: SharedList<Int>
+    ) {
         self.sema = sema
         self.mutex = mutex
         self.nrunning = nrunning
@@ -167,8 +174,13 @@ func variousOps(sourceLocation: SourceLocation = #_sourceLocation) throws -> [In
     var threads: [TestThread] = []
     for i in 0..<numTasks {
         let t = TestThread(
-            name: "<thread \(i)>", sema: sema, mutex: mutex, nrunning: nrunning, maxSeen: maxSeen,
-            stackSizes: stackSizes)
+            name: "<thread \(i)>",
+            sema: sema,
+            mutex: mutex,
+            nrunning: nrunning,
+            maxSeen: maxSeen,
+            stackSizes: stackSizes
+        )
         threads.append(t)
         #expect(t.ident == nil, sourceLocation: sourceLocation)
         #expect(t.description == "<TestThread(<thread \(i)>, initial)>", sourceLocation: sourceLocation)
@@ -259,7 +271,10 @@ let stackSizeGate = TestGate()
             Threading.Thread(target: { () in seen.append("none") }, args: ()),
             Threading.Thread(
                 target: { (a: Int, s: String, d: Double) in seen.append("three \(a) \(s) \(d)") },
-                args: (1, "x", 2.5), name: "packed", daemon: false),
+                args: (1, "x", 2.5),
+                name: "packed",
+                daemon: false
+            ),
         ]
         for t in threads {
             try t.start()
@@ -341,7 +356,10 @@ let stackSizeGate = TestGate()
             target: {
                 inside.withLock { $0 = (currentThread(), getIdent(), getNativeID(), currentThread().isAlive) }
                 try release.wait()
-            }, name: "life", daemon: false)
+            },
+            name: "life",
+            daemon: false
+        )
         #expect(t.ident == nil)
         #expect(t.nativeID == nil)
         #expect(!t.isAlive)
@@ -448,7 +466,10 @@ let stackSizeGate = TestGate()
         spawn { _ in
             let dummy = currentThread()
             facts.withLock {
-                $0 = (dummy, pthreadSelf(), isEnumerated(dummy), dummy.isAlive, currentThread() === dummy, dummy.description)
+                $0 = (
+                    dummy, pthreadSelf(), isEnumerated(dummy), dummy.isAlive, currentThread() === dummy,
+                    dummy.description
+                )
             }
         }.joinAll()
         let (found, tid, enumerated, alive, stable, description) = facts.withLock { $0 }
@@ -535,7 +556,10 @@ let stackSizeGate = TestGate()
                         target: { (thread: Threading.Thread) in
                             do { try thread.join() } catch { errors.append("\(error)") }
                             if thread.isAlive { errors.append("joined a live thread") }
-                        }, args: (worker)))
+                        },
+                        args: (worker)
+                    )
+                )
             }
             for t in threads { try t.start() }
             sleep(seconds: 0.01)
@@ -692,8 +716,12 @@ let stackSizeGate = TestGate()
     @Test func test_start_main_or_dummy_thread() {
         expectThreadingError(.runtimeError, "threads can only be started once") { try mainThread().start() }
         expectThreadingError(.runtimeError, "threads can only be started once") { try currentThread().start() }
-        expectThreadingError(.runtimeError, "cannot set daemon status of active thread") { try mainThread().setDaemon(true) }
-        expectThreadingError(.runtimeError, "cannot set daemon status of active thread") { try currentThread().setDaemon(false) }
+        expectThreadingError(.runtimeError, "cannot set daemon status of active thread") {
+            try mainThread().setDaemon(true)
+        }
+        expectThreadingError(.runtimeError, "cannot set daemon status of active thread") {
+            try currentThread().setDaemon(false)
+        }
     }
 
     /// The description starts with the dynamic class name, also for a local subclass.

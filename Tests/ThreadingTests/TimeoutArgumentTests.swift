@@ -10,6 +10,11 @@
 // timeout where it must) and that the object still works afterwards. A call that wrongly blocks
 // is rescued by another thread after a few seconds, so the test fails instead of hanging.
 
+import Synchronization
+import Testing
+
+@testable import Threading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -17,11 +22,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Synchronization
-import Testing
-
-@testable import Threading
 
 private let negatives: [Double] = [-0.5, -1, -1e100, -.infinity]
 private let tooLarge: [Double] = [1e100, timeoutMax + 1, .infinity]
@@ -52,7 +52,9 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
         for blocking in [true, false] {
             expectThreadingError(.valueError, nanMessage) { try lock.acquire(blocking: blocking, timeout: .nan) }
             for t in tooLarge + negativeOutOfRange {
-                expectThreadingError(.overflowError, tooLargeMessage) { try lock.acquire(blocking: blocking, timeout: t) }
+                expectThreadingError(.overflowError, tooLargeMessage) {
+                    try lock.acquire(blocking: blocking, timeout: t)
+                }
             }
         }
         expectThreadingError(.valueError, negativeMessage) { try lock.acquire(blocking: true, timeout: -0.5) }
@@ -118,7 +120,8 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
 
         // A timed wait that expires lasts at least its timeout.
         let elapsed = try measure {
-            let got = try withRescue(holder.releaseNow) { try lock.acquire(blocking: true, timeout: 0.1) }; #expect(!got)
+            let got = try withRescue(holder.releaseNow) { try lock.acquire(blocking: true, timeout: 0.1) }
+            #expect(!got)
         }
         #expect(elapsed >= 0.099, "took \(elapsed) s")
         #expect(elapsed < 5)
@@ -126,7 +129,10 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
 
         // -1 is "no timeout": the call waits until the holder lets go.
         holder.release(after: 0.2)
-        let waited = try measure { let r = try lock.acquire(blocking: true, timeout: -1); #expect(r) }
+        let waited = try measure {
+            let r = try lock.acquire(blocking: true, timeout: -1)
+            #expect(r)
+        }
         #expect(waited >= 0.15, "acquire(timeout: -1) returned after \(waited) s, before the holder let go")
         #expect(waited < 10)
         #expect(!holder.isHolding)
@@ -144,7 +150,10 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
         let holder = TimeoutLockHolder(lock)
         defer { holder.finish() }
         holder.release(after: 0.1)
-        let waited = try measure { let r = try lock.acquire(blocking: true, timeout: timeoutMax); #expect(r) }
+        let waited = try measure {
+            let r = try lock.acquire(blocking: true, timeout: timeoutMax)
+            #expect(r)
+        }
         #expect(waited >= 0.05, "acquire(timeout: timeoutMax) returned after \(waited) s")
         #expect(waited < 10)
         try lock.release()
@@ -192,14 +201,18 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
         // Zero, negative and tiny: not notified, at once, and still holding the lock.
         for t in [0, 1e-9] + negatives {
             let elapsed = try measure {
-                let got = try withRescue(rescue) { try cond.wait(timeout: t) }; #expect(!got, "timeout \(t)")
+                let got = try withRescue(rescue) { try cond.wait(timeout: t) }
+                #expect(!got, "timeout \(t)")
             }
             #expect(elapsed < prompt, "wait(timeout: \(t)) took \(elapsed) s")
             #expect(kind.ownsLock(cond))
         }
 
         // An expiring wait lasts at least its timeout.
-        let elapsed = try measure { let got = try withRescue(rescue) { try cond.wait(timeout: 0.1) }; #expect(!got) }
+        let elapsed = try measure {
+            let got = try withRescue(rescue) { try cond.wait(timeout: 0.1) }
+            #expect(!got)
+        }
         #expect(elapsed >= 0.099, "took \(elapsed) s")
         #expect(elapsed < 5)
 
@@ -241,7 +254,12 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
         for t in [0, 1e-9] + negatives {
             let calls = Counter()
             let elapsed = try measure {
-                let result = try withRescue(rescue) { try cond.waitFor(timeout: t) { calls.increment(); return false } }
+                let result = try withRescue(rescue) {
+                    try cond.waitFor(timeout: t) {
+                        calls.increment()
+                        return false
+                    }
+                }
                 #expect(!result, "timeout \(t)")
             }
             #expect(elapsed < prompt, "waitFor(timeout: \(t)) took \(elapsed) s")
@@ -254,7 +272,10 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
             #expect(kind.ownsLock(cond))
         }
 
-        let elapsed = try measure { let got = try withRescue(rescue) { try cond.waitFor(timeout: 0.1) { false } }; #expect(!got) }
+        let elapsed = try measure {
+            let got = try withRescue(rescue) { try cond.waitFor(timeout: 0.1) { false } }
+            #expect(!got)
+        }
         #expect(elapsed >= 0.099, "took \(elapsed) s")
         #expect(elapsed < 5)
 
@@ -289,20 +310,26 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
         }
         // Non-blocking with any timeout at all, -1 included, with Semaphore's own wording.
         for t in [.nan, 1e100, -1, -0.5, 0, 1e-9, timeoutMax] as [Double] {
-            expectThreadingError(.valueError, semaphoreNonBlockingMessage) { try sem.acquire(blocking: false, timeout: t) }
+            expectThreadingError(.valueError, semaphoreNonBlockingMessage) {
+                try sem.acquire(blocking: false, timeout: t)
+            }
         }
         #expect(sem.currentValue == 0)
 
         for t in [0, 1e-9] + negatives {
             let elapsed = try measure {
-                let got = try withRescue(rescue) { try sem.acquire(timeout: t) }; #expect(!got, "timeout \(t)")
+                let got = try withRescue(rescue) { try sem.acquire(timeout: t) }
+                #expect(!got, "timeout \(t)")
             }
             #expect(elapsed < prompt, "acquire(timeout: \(t)) took \(elapsed) s")
         }
         #expect(try !sem.acquire(blocking: false))
         #expect(sem.currentValue == 0, "a rescue released a unit: some call blocked")
 
-        let elapsed = try measure { let got = try withRescue(rescue) { try sem.acquire(timeout: 0.1) }; #expect(!got) }
+        let elapsed = try measure {
+            let got = try withRescue(rescue) { try sem.acquire(timeout: 0.1) }
+            #expect(!got)
+        }
         #expect(elapsed >= 0.099, "took \(elapsed) s")
         #expect(elapsed < 5)
 
@@ -318,7 +345,10 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
             waitThreadsBlocked(1)
             try! sem.release()
         }
-        let waited = try measure { let r = try sem.acquire(timeout: timeoutMax); #expect(r) }
+        let waited = try measure {
+            let r = try sem.acquire(timeout: timeoutMax)
+            #expect(r)
+        }
         releaser.join()
         #expect(waited < 10)
         #expect(sem.currentValue == 0)
@@ -336,13 +366,17 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
         }
         for t in [0, 1e-9] + negatives {
             let elapsed = try measure {
-                let got = try withRescue(rescue) { try event.wait(timeout: t) }; #expect(!got, "timeout \(t)")
+                let got = try withRescue(rescue) { try event.wait(timeout: t) }
+                #expect(!got, "timeout \(t)")
             }
             #expect(elapsed < prompt, "wait(timeout: \(t)) took \(elapsed) s")
         }
         #expect(!event.isSet, "a rescue set the event: some call blocked")
 
-        let elapsed = try measure { let got = try withRescue(rescue) { try event.wait(timeout: 0.1) }; #expect(!got) }
+        let elapsed = try measure {
+            let got = try withRescue(rescue) { try event.wait(timeout: 0.1) }
+            #expect(!got)
+        }
         #expect(elapsed >= 0.099, "took \(elapsed) s")
         #expect(elapsed < 5)
 
@@ -356,7 +390,10 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
 
         // Set: every timeout that the call accepts returns true at once.
         for t in [0, 1e-9, timeoutMax] + negatives {
-            let elapsed = try measure { let r = try event.wait(timeout: t); #expect(r, "timeout \(t)") }
+            let elapsed = try measure {
+                let r = try event.wait(timeout: t)
+                #expect(r, "timeout \(t)")
+            }
             #expect(elapsed < prompt)
         }
         event.clear()
@@ -420,7 +457,10 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
         // The last arrival never waits, so zero, negative and timeoutMax do not break anything.
         let single = try Barrier(1)
         for t in [0, 1e-9, timeoutMax] + negatives {
-            let elapsed = try measure { let r = try single.wait(timeout: t); #expect(r == 0, "timeout \(t)") }
+            let elapsed = try measure {
+                let r = try single.wait(timeout: t)
+                #expect(r == 0, "timeout \(t)")
+            }
             #expect(elapsed < prompt)
             #expect(!single.isBroken)
         }
@@ -430,7 +470,10 @@ private let semaphoreNonBlockingMessage = "can't specify timeout for non-blockin
             let index = Atomic<Int>(-1)
             let first = RawThread { index.store((try? barrier.wait(timeout: 10)) ?? -2, ordering: .relaxed) }
             while barrier.nWaiting < 1 { usleep(1000) }
-            let elapsed = try measure { let r = try barrier.wait(timeout: t); #expect(r == 1, "timeout \(t)") }
+            let elapsed = try measure {
+                let r = try barrier.wait(timeout: t)
+                #expect(r == 1, "timeout \(t)")
+            }
             first.join()
             #expect(index.load(ordering: .relaxed) == 0)
             #expect(elapsed < prompt)
@@ -562,7 +605,11 @@ private final class TimeoutFlag: @unchecked Sendable {
 
 /// Runs `body`; if it has not returned after `seconds`, runs `rescue` on another thread, so that
 /// a call that wrongly blocks fails its checks instead of hanging the test.
-private func withRescue<R>(after seconds: Double = 3, _ rescue: @escaping @Sendable () -> Void, _ body: () throws -> R) rethrows -> R {
+private func withRescue<R>(
+    after seconds: Double = 3,
+    _ rescue: @escaping @Sendable () -> Void,
+    _ body: () throws -> R
+) rethrows -> R {
     let done = TimeoutDoneFlag()
     let watchdog = RawThread {
         let end = monotonicSeconds() + seconds
@@ -589,8 +636,11 @@ private final class TimeoutDoneFlag: Sendable {
 
 /// Expects `body` to throw `kind`/`message` promptly (rescued if it blocks instead).
 private func expectPromptError<R>(
-    _ kind: ThreadingError.Kind, _ message: String, rescue: @escaping @Sendable () -> Void,
-    sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> R
+    _ kind: ThreadingError.Kind,
+    _ message: String,
+    rescue: @escaping @Sendable () -> Void,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> R
 ) throws {
     let elapsed = measure {
         expectThreadingError(kind, message, sourceLocation: sourceLocation) { try withRescue(rescue, body) }

@@ -89,8 +89,10 @@ import Testing
     @Test func test_args_parameter_pack() throws {
         let got = SharedList<String>()
         let timer = Threading.Timer(
-            interval: 0.01, function: { (a: Int, k: String, x: Double) in got.append("\(a) \(k) \(x)") },
-            args: (1, "k=2", 0.5))
+            interval: 0.01,
+            function: { (a: Int, k: String, x: Double) in got.append("\(a) \(k) \(x)") },
+            args: (1, "k=2", 0.5)
+        )
         try timer.start()
         try timer.join()
         #expect(got.values == ["1 k=2 0.5"])
@@ -103,7 +105,9 @@ import Testing
     /// A zero or negative interval fires at once.
     @Test func test_zero_and_negative_interval() throws {
         let calls = Counter()
-        let timers = [Threading.Timer(interval: 0) { calls.increment() }, Threading.Timer(interval: -1) { calls.increment() }]
+        let timers = [
+            Threading.Timer(interval: 0) { calls.increment() }, Threading.Timer(interval: -1) { calls.increment() },
+        ]
         let elapsed = try measure {
             for timer in timers { try timer.start() }
             for timer in timers { try timer.join() }

@@ -36,7 +36,10 @@ func withPool<R>(_ maxWorkers: Int = 5, _ body: (ThreadPoolExecutor) throws -> R
             let cancelled = Future<Int>()
             cancelled.cancel()
             let future1 = try executor.submit { 21 * 2 }
-            let future2 = try executor.submit { sleep(seconds: 0.5); return 0 }
+            let future2 = try executor.submit {
+                sleep(seconds: 0.5)
+                return 0
+            }
             _ = try future1.result()
             let (done, notDone) = try wait([cancelled, future1, future2], returnWhen: .firstCompleted)
             // CPython: done == {future1}, not_done == {CANCELLED_FUTURE, future2} (#92001).
@@ -48,8 +51,14 @@ func withPool<R>(_ maxWorkers: Int = 5, _ body: (ThreadPoolExecutor) throws -> R
     @Test func test_first_completed_waits_for_one() throws {
         // The same without any future done beforehand: it returns at the first completion.
         try withPool { executor in
-            let future1 = try executor.submit { sleep(seconds: 0.1); return 42 }
-            let future2 = try executor.submit { sleep(seconds: 3); return 0 }
+            let future1 = try executor.submit {
+                sleep(seconds: 0.1)
+                return 42
+            }
+            let future2 = try executor.submit {
+                sleep(seconds: 3)
+                return 0
+            }
             let elapsed = try measure {
                 let (done, notDone) = try wait([future1, future2], returnWhen: .firstCompleted)
                 #expect(done == [future1])
@@ -63,9 +72,14 @@ func withPool<R>(_ maxWorkers: Int = 5, _ body: (ThreadPoolExecutor) throws -> R
         try withPool { executor in
             let cancelledNotified = cancelledAndNotifiedFuture()
             let successful = successfulFuture()
-            let future1 = try executor.submit { sleep(seconds: 0.5); return 0 }
+            let future1 = try executor.submit {
+                sleep(seconds: 0.5)
+                return 0
+            }
             let (finished, pending) = try wait(
-                [cancelledNotified, successful, future1], returnWhen: .firstCompleted)
+                [cancelledNotified, successful, future1],
+                returnWhen: .firstCompleted
+            )
             #expect(finished == [cancelledNotified, successful])
             #expect(pending == [future1])
         }
@@ -75,7 +89,10 @@ func withPool<R>(_ maxWorkers: Int = 5, _ body: (ThreadPoolExecutor) throws -> R
         try withPool { executor in
             let future1 = try executor.submit { 2 * 21 }
             let future2 = try executor.submit { try sleepAndRaise(0.3) }
-            let future3 = try executor.submit { sleep(seconds: 3); return 0 }
+            let future3 = try executor.submit {
+                sleep(seconds: 3)
+                return 0
+            }
             let (finished, pending) = try wait([future1, future2, future3], returnWhen: .firstException)
             #expect(finished == [future1, future2])
             #expect(pending == [future3])
@@ -88,9 +105,14 @@ func withPool<R>(_ maxWorkers: Int = 5, _ body: (ThreadPoolExecutor) throws -> R
             let cancelled = cancelledFuture()
             let cancelledNotified = cancelledAndNotifiedFuture()
             let future1 = try executor.submit { () throws -> Int in throw TestException(args: "division by zero") }
-            let future2 = try executor.submit { sleep(seconds: 0.5); return 0 }
+            let future2 = try executor.submit {
+                sleep(seconds: 0.5)
+                return 0
+            }
             let (finished, pending) = try wait(
-                [successful, cancelled, cancelledNotified, future1, future2], returnWhen: .firstException)
+                [successful, cancelled, cancelledNotified, future1, future2],
+                returnWhen: .firstException
+            )
             // CPython: CANCELLED_FUTURE pending (#92001).
             #expect(finished == [successful, cancelled, cancelledNotified, future1])
             #expect(pending == [future2])
@@ -100,7 +122,10 @@ func withPool<R>(_ maxWorkers: Int = 5, _ body: (ThreadPoolExecutor) throws -> R
     @Test func test_first_exception_one_already_failed() throws {
         try withPool { executor in
             let failed = exceptionFuture()
-            let future1 = try executor.submit { sleep(seconds: 0.5); return 0 }
+            let future1 = try executor.submit {
+                sleep(seconds: 0.5)
+                return 0
+            }
             let (finished, pending) = try wait([failed, future1], returnWhen: .firstException)
             #expect(finished == [failed])
             #expect(pending == [future1])
@@ -115,7 +140,9 @@ func withPool<R>(_ maxWorkers: Int = 5, _ body: (ThreadPoolExecutor) throws -> R
             let future1 = try executor.submit { () throws -> Int in throw TestException(args: "division by zero") }
             let future2 = try executor.submit { 2 * 21 }
             let (finished, pending) = try wait(
-                [successful, cancelledNotified, failed, future1, future2], returnWhen: .allCompleted)
+                [successful, cancelledNotified, failed, future1, future2],
+                returnWhen: .allCompleted
+            )
             #expect(finished == [successful, cancelledNotified, failed, future1, future2])
             #expect(pending.isEmpty)
         }
@@ -128,11 +155,17 @@ func withPool<R>(_ maxWorkers: Int = 5, _ body: (ThreadPoolExecutor) throws -> R
             let cancelledNotified = cancelledAndNotifiedFuture()
             let failed = exceptionFuture()
             let successful = successfulFuture()
-            let future = try executor.submit { sleep(seconds: longTimeout); return 0 }
+            let future = try executor.submit {
+                sleep(seconds: longTimeout)
+                return 0
+            }
             var result: (done: [Future<Int>], notDone: [Future<Int>]) = ([], [])
             let elapsed = try measure {
                 result = try wait(
-                    [cancelledNotified, failed, successful, future], timeout: shortTimeout, returnWhen: .allCompleted)
+                    [cancelledNotified, failed, successful, future],
+                    timeout: shortTimeout,
+                    returnWhen: .allCompleted
+                )
             }
             #expect(result.done == [cancelledNotified, failed, successful])
             #expect(result.notDone == [future])

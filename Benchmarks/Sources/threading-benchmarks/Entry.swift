@@ -10,8 +10,10 @@ struct ThreadingBenchmarks {
     nonisolated static func main() {
         let options = Options.parse(CommandLine.arguments)
         let started = now()
-        print("swift-threading benchmarks: medians of \(options.samples) interleaved samples per figure"
-            + " (contended locks: medians over 100 ms windows); ratio = ours / reference peer, lower is better")
+        print(
+            "swift-threading benchmarks: medians of \(options.samples) interleaved samples per figure"
+                + " (contended locks: medians over 100 ms windows); ratio = ours / reference peer, lower is better"
+        )
         print("")
         print(Row.header)
         let report = Report()
@@ -23,8 +25,10 @@ struct ThreadingBenchmarks {
 
         let missed = report.rows.filter { $0.verdict.met == false }
         print("")
-        print("targets: \(report.rows.filter { $0.verdict.met == true }.count) met, \(missed.count) not met"
-            + (missed.isEmpty ? "" : ": " + missed.map(\.workload).joined(separator: "; ")))
+        print(
+            "targets: \(report.rows.filter { $0.verdict.met == true }.count) met, \(missed.count) not met"
+                + (missed.isEmpty ? "" : ": " + missed.map(\.workload).joined(separator: "; "))
+        )
         print("total time: \(format(now() - started)) s")
     }
 }

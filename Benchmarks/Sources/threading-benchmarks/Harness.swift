@@ -49,13 +49,15 @@ struct Options: Sendable {
     }
 
     static func usage() -> Never {
-        print("""
+        print(
+            """
             usage: threading-benchmarks [--filter SUBSTRING]... [--quick] [--samples N] [--list]
               --filter S   run only the workloads whose name contains S (repeatable)
               --quick      5 samples instead of 15, shorter contended runs
               --samples N  N samples per measurement
               --list       print the workload names
-            """)
+            """
+        )
         exit(2)
     }
 
@@ -157,7 +159,14 @@ struct Row {
     let reference: String?
     let target: Target
 
-    init(_ workload: String, unit: String, ours: Double, peers: [(String, Double)], against reference: String? = nil, target: Target = .ratioAtMost(1.0)) {
+    init(
+        _ workload: String,
+        unit: String,
+        ours: Double,
+        peers: [(String, Double)],
+        against reference: String? = nil,
+        target: Target = .ratioAtMost(1.0)
+    ) {
         self.workload = workload
         self.unit = unit
         self.ours = ours
@@ -198,7 +207,8 @@ struct Row {
         let ratioText = referencePeer.map { "\(format(ours / $0.1))× \($0.0)" } ?? "—"
         let (targetText, met) = verdict
         let metText = met.map { $0 ? "yes" : "**NO**" } ?? "—"
-        return "| \(workload) | \(format(ours))\(unitSuffix) | \(peerText) | \(ratioText) | \(targetText) | \(metText) |"
+        return
+            "| \(workload) | \(format(ours))\(unitSuffix) | \(peerText) | \(ratioText) | \(targetText) | \(metText) |"
     }
 }
 

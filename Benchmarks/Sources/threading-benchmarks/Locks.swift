@@ -45,13 +45,20 @@ final class PthreadLock: BenchLock, @unchecked Sendable {
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
     }
-    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
     @inline(__always) func increment() {
         pthread_mutex_lock(mutex)
         value &+= 1
         pthread_mutex_unlock(mutex)
     }
-    var count: Int { pthread_mutex_lock(mutex); defer { pthread_mutex_unlock(mutex) }; return value }
+    var count: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return value
+    }
 }
 
 final class NSLockLock: BenchLock, @unchecked Sendable {
@@ -65,7 +72,11 @@ final class NSLockLock: BenchLock, @unchecked Sendable {
         value &+= 1
         lock.unlock()
     }
-    var count: Int { lock.lock(); defer { lock.unlock() }; return value }
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
 }
 
 /// ns per acquire+release on one thread: one sample.
@@ -162,43 +173,70 @@ final class RecursivePthreadMutex: @unchecked Sendable {
         pthread_mutex_init(mutex, &attr)
         pthread_mutexattr_destroy(&attr)
     }
-    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
 }
 
 enum LockWorkloads {
     static func run(_ options: Options, _ report: Report) {
         let s = options.samples
         if options.wants("lock-uncontended") {
-            let ours = OursLock(), mutex = MutexLock(), pthread = PthreadLock(), nslock = NSLockLock()
-            let m = compare(s, [
-                { uncontendedSample(ours) }, { uncontendedSample(mutex) },
-                { uncontendedSample(pthread) }, { uncontendedSample(nslock) },
-            ])
-            report.add(Row("lock-uncontended: Lock acquire+release, 1 thread", unit: "ns", ours: m[0],
-                peers: [("Mutex", m[1]), ("pthread_mutex", m[2]), ("NSLock", m[3])], against: "Mutex"))
+            let ours = OursLock()
+            let mutex = MutexLock()
+            let pthread = PthreadLock()
+            let nslock = NSLockLock()
+            let m = compare(
+                s,
+                [
+                    { uncontendedSample(ours) }, { uncontendedSample(mutex) },
+                    { uncontendedSample(pthread) }, { uncontendedSample(nslock) },
+                ]
+            )
+            report.add(
+                Row(
+                    "lock-uncontended: Lock acquire+release, 1 thread",
+                    unit: "ns",
+                    ours: m[0],
+                    peers: [("Mutex", m[1]), ("pthread_mutex", m[2]), ("NSLock", m[3])],
+                    against: "Mutex"
+                )
+            )
         }
         if options.wants("lockedvalue-uncontended") {
             // Loops written out, not through `BenchLock`, so that both bodies inline alike.
             let n = 3_000_000
-            let ours = LockedValue(0), mutex = Mutex(0)
-            let m = compare(s, [
-                {
-                    let start = now()
-                    for _ in 0..<n { ours.withLock { $0 &+= 1 } }
-                    let elapsed = now() - start
-                    cbench_blackhole(UInt64(ours.withLock { $0 }))
-                    return elapsed / Double(n) * 1e9
-                },
-                {
-                    let start = now()
-                    for _ in 0..<n { mutex.withLock { $0 &+= 1 } }
-                    let elapsed = now() - start
-                    cbench_blackhole(UInt64(mutex.withLock { $0 }))
-                    return elapsed / Double(n) * 1e9
-                },
-            ])
-            report.add(Row("lockedvalue-uncontended: LockedValue.withLock { $0 += 1 }, 1 thread", unit: "ns",
-                ours: m[0], peers: [("Mutex.withLock", m[1])], target: .ratioAtMost(1.1)))
+            let ours = LockedValue(0)
+            let mutex = Mutex(0)
+            let m = compare(
+                s,
+                [
+                    {
+                        let start = now()
+                        for _ in 0..<n { ours.withLock { $0 &+= 1 } }
+                        let elapsed = now() - start
+                        cbench_blackhole(UInt64(ours.withLock { $0 }))
+                        return elapsed / Double(n) * 1e9
+                    },
+                    {
+                        let start = now()
+                        for _ in 0..<n { mutex.withLock { $0 &+= 1 } }
+                        let elapsed = now() - start
+                        cbench_blackhole(UInt64(mutex.withLock { $0 }))
+                        return elapsed / Double(n) * 1e9
+                    },
+                ]
+            )
+            report.add(
+                Row(
+                    "lockedvalue-uncontended: LockedValue.withLock { $0 += 1 }, 1 thread",
+                    unit: "ns",
+                    ours: m[0],
+                    peers: [("Mutex.withLock", m[1])],
+                    target: .ratioAtMost(1.1)
+                )
+            )
         }
         for threads in [2, 8] where options.wants("lock-contended-\(threads)") {
             // Rounds of one run per lock, the order rotating, so that drift hits every lock alike.
@@ -218,41 +256,89 @@ enum LockWorkloads {
             }
             let names = ["ours", "pthread_mutex", "Mutex", "NSLock"]
             let ns = results.map { median($0.nsPerSection) }
-            report.add(Row("lock-contended-\(threads): \(threads) threads hammering, per critical section", unit: "ns",
-                ours: ns[0], peers: Array(zip(names, ns).dropFirst()), against: "pthread_mutex"))
+            report.add(
+                Row(
+                    "lock-contended-\(threads): \(threads) threads hammering, per critical section",
+                    unit: "ns",
+                    ours: ns[0],
+                    peers: Array(zip(names, ns).dropFirst()),
+                    against: "pthread_mutex"
+                )
+            )
             let fairMin = results.map { $0.fairness.min() ?? .nan }
             let fairMedian = results.map { median($0.fairness) }
             let fairnessTarget: Target = threads == 8 ? .atLeast(0.25) : .none
-            report.add(Row("lock-contended-\(threads) fairness: least/best-served per 100 ms, MINIMUM of \(results[0].fairness.count) windows",
-                unit: "", ours: fairMin[0], peers: Array(zip(names, fairMin).dropFirst()), against: "pthread_mutex", target: fairnessTarget))
-            report.add(Row("lock-contended-\(threads) fairness: least/best-served per 100 ms, MEDIAN of windows",
-                unit: "", ours: fairMedian[0], peers: Array(zip(names, fairMedian).dropFirst()), against: "pthread_mutex", target: .none))
+            report.add(
+                Row(
+                    "lock-contended-\(threads) fairness: least/best-served per 100 ms, MINIMUM of \(results[0].fairness.count) windows",
+                    unit: "",
+                    ours: fairMin[0],
+                    peers: Array(zip(names, fairMin).dropFirst()),
+                    against: "pthread_mutex",
+                    target: fairnessTarget
+                )
+            )
+            report.add(
+                Row(
+                    "lock-contended-\(threads) fairness: least/best-served per 100 ms, MEDIAN of windows",
+                    unit: "",
+                    ours: fairMedian[0],
+                    peers: Array(zip(names, fairMedian).dropFirst()),
+                    against: "pthread_mutex",
+                    target: .none
+                )
+            )
         }
         if options.wants("rlock") {
-            let ours = RLock(), pthread = RecursivePthreadMutex(), ns = NSRecursiveLock()
-            let m = compare(s, [
-                {
-                    reentrantSample {
-                        try! ours.acquire(); try! ours.acquire(); try! ours.acquire()
-                        try! ours.release(); try! ours.release(); try! ours.release()
-                    }
-                },
-                {
-                    reentrantSample {
-                        let p = pthread.mutex
-                        pthread_mutex_lock(p); pthread_mutex_lock(p); pthread_mutex_lock(p)
-                        pthread_mutex_unlock(p); pthread_mutex_unlock(p); pthread_mutex_unlock(p)
-                    }
-                },
-                {
-                    reentrantSample {
-                        ns.lock(); ns.lock(); ns.lock()
-                        ns.unlock(); ns.unlock(); ns.unlock()
-                    }
-                },
-            ])
-            report.add(Row("rlock: RLock acquire 3 deep + release 3, 1 thread", unit: "ns", ours: m[0],
-                peers: [("pthread recursive", m[1]), ("NSRecursiveLock", m[2])], against: "pthread recursive", target: .ratioAtMost(0.5)))
+            let ours = RLock()
+            let pthread = RecursivePthreadMutex()
+            let ns = NSRecursiveLock()
+            let m = compare(
+                s,
+                [
+                    {
+                        reentrantSample {
+                            try! ours.acquire()
+                            try! ours.acquire()
+                            try! ours.acquire()
+                            try! ours.release()
+                            try! ours.release()
+                            try! ours.release()
+                        }
+                    },
+                    {
+                        reentrantSample {
+                            let p = pthread.mutex
+                            pthread_mutex_lock(p)
+                            pthread_mutex_lock(p)
+                            pthread_mutex_lock(p)
+                            pthread_mutex_unlock(p)
+                            pthread_mutex_unlock(p)
+                            pthread_mutex_unlock(p)
+                        }
+                    },
+                    {
+                        reentrantSample {
+                            ns.lock()
+                            ns.lock()
+                            ns.lock()
+                            ns.unlock()
+                            ns.unlock()
+                            ns.unlock()
+                        }
+                    },
+                ]
+            )
+            report.add(
+                Row(
+                    "rlock: RLock acquire 3 deep + release 3, 1 thread",
+                    unit: "ns",
+                    ours: m[0],
+                    peers: [("pthread recursive", m[1]), ("NSRecursiveLock", m[2])],
+                    against: "pthread recursive",
+                    target: .ratioAtMost(0.5)
+                )
+            )
         }
     }
 }

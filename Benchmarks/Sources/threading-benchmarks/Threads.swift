@@ -19,7 +19,9 @@ private func emptyEntry(_: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?
 func cpythonStartJoin() -> Double? {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", """
+    process.arguments = [
+        "python3", "-c",
+        """
         import threading, time, statistics
         def once(n=500):
             t0 = time.perf_counter()
@@ -28,7 +30,8 @@ func cpythonStartJoin() -> Double? {
             return (time.perf_counter() - t0) / n * 1e6
         once(50)
         print(statistics.median(once() for _ in range(7)))
-        """]
+        """,
+    ]
     var environment = ProcessInfo.processInfo.environment
     environment["PYENV_VERSION"] = environment["PYENV_VERSION"] ?? "3.13.0"
     process.environment = environment
@@ -54,58 +57,79 @@ enum ThreadWorkloads {
     static func run(_ options: Options, _ report: Report) {
         let s = options.samples
         if options.wants("thread-start-join") {
-            let m = compare(max(s, 7), [
-                {
-                    startJoin {
-                        let thread = Threading.Thread(target: {}, daemon: true)
-                        try! thread.start()
-                        try! thread.join()
-                    }
-                },
-                {
-                    startJoin {
-                        var handle = pthread_t()
-                        pthread_create(&handle, nil, emptyEntry, nil)
-                        pthread_join(handle, nil)
-                    }
-                },
-                {
-                    startJoin {
-                        let done = DispatchSemaphore(value: 0)
-                        let thread = Foundation.Thread { done.signal() }
-                        thread.start()
-                        done.wait()
-                    }
-                },
-            ])
+            let m = compare(
+                max(s, 7),
+                [
+                    {
+                        startJoin {
+                            let thread = Threading.Thread(target: {}, daemon: true)
+                            try! thread.start()
+                            try! thread.join()
+                        }
+                    },
+                    {
+                        startJoin {
+                            var handle = pthread_t()
+                            pthread_create(&handle, nil, emptyEntry, nil)
+                            pthread_join(handle, nil)
+                        }
+                    },
+                    {
+                        startJoin {
+                            let done = DispatchSemaphore(value: 0)
+                            let thread = Foundation.Thread { done.signal() }
+                            thread.start()
+                            done.wait()
+                        }
+                    },
+                ]
+            )
             var peers = [("pthread_create+join", m[1]), ("Foundation.Thread+semaphore", m[2])]
             if let python = cpythonStartJoin() { peers.append(("CPython 3.13", python)) }
-            report.add(Row("thread-start-join (extra): start+join an empty thread", unit: "µs", ours: m[0], peers: peers,
-                against: "pthread_create+join", target: .ratioAtMost(1.2)))
+            report.add(
+                Row(
+                    "thread-start-join (extra): start+join an empty thread",
+                    unit: "µs",
+                    ours: m[0],
+                    peers: peers,
+                    against: "pthread_create+join",
+                    target: .ratioAtMost(1.2)
+                )
+            )
         }
         if options.wants("thread-local-read") {
             let n = 20_000_000
             let local = ThreadLocal<Int> { 1 }
             _ = local.value
             pthread_setspecific(rawKey, UnsafeRawPointer(bitPattern: 1))
-            let m = compare(s, [
-                {
-                    var sum = 0
-                    let start = now()
-                    for _ in 0..<n { sum &+= readThreadLocal(local) }
-                    cbench_blackhole(UInt64(bitPattern: Int64(sum)))
-                    return (now() - start) / Double(n) * 1e9
-                },
-                {
-                    var sum = 0
-                    let start = now()
-                    for _ in 0..<n { sum &+= readPthreadSpecific() }
-                    cbench_blackhole(UInt64(bitPattern: Int64(sum)))
-                    return (now() - start) / Double(n) * 1e9
-                },
-            ])
-            report.add(Row("thread-local-read (extra): ThreadLocal<Int>.value", unit: "ns", ours: m[0],
-                peers: [("pthread_getspecific", m[1])], target: .ratioAtMost(2.0)))
+            let m = compare(
+                s,
+                [
+                    {
+                        var sum = 0
+                        let start = now()
+                        for _ in 0..<n { sum &+= readThreadLocal(local) }
+                        cbench_blackhole(UInt64(bitPattern: Int64(sum)))
+                        return (now() - start) / Double(n) * 1e9
+                    },
+                    {
+                        var sum = 0
+                        let start = now()
+                        for _ in 0..<n { sum &+= readPthreadSpecific() }
+                        cbench_blackhole(UInt64(bitPattern: Int64(sum)))
+                        return (now() - start) / Double(n) * 1e9
+                    },
+                ]
+            )
+            report.add(
+                Row(
+                    "thread-local-read (extra): ThreadLocal<Int>.value",
+                    unit: "ns",
+                    ours: m[0],
+                    peers: [("pthread_getspecific", m[1])],
+                    target: .ratioAtMost(2.0)
+                )
+            )
         }
     }
 }

@@ -11,13 +11,21 @@ import Synchronization
 import Threading
 
 @inline(never) func rlockThreeDeep(_ lock: RLock) {
-    try! lock.acquire(); try! lock.acquire(); try! lock.acquire()
-    try! lock.release(); try! lock.release(); try! lock.release()
+    try! lock.acquire()
+    try! lock.acquire()
+    try! lock.acquire()
+    try! lock.release()
+    try! lock.release()
+    try! lock.release()
 }
 
 @inline(never) func pthreadRecursiveThreeDeep(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) {
-    pthread_mutex_lock(mutex); pthread_mutex_lock(mutex); pthread_mutex_lock(mutex)
-    pthread_mutex_unlock(mutex); pthread_mutex_unlock(mutex); pthread_mutex_unlock(mutex)
+    pthread_mutex_lock(mutex)
+    pthread_mutex_lock(mutex)
+    pthread_mutex_lock(mutex)
+    pthread_mutex_unlock(mutex)
+    pthread_mutex_unlock(mutex)
+    pthread_mutex_unlock(mutex)
 }
 
 @inline(never) func semaphoreAcquireRelease(_ semaphore: Threading.Semaphore) {

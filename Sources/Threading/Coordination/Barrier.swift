@@ -235,7 +235,11 @@ extension Barrier {
         // A reset completes when the parties of the interrupted generation have left.
         while state == .resetting {
             let result = await ParkingLot.parkTask(
-                key: key, deadline: .never, validate: { true }, beforeSuspend: { unlock() })
+                key: key,
+                deadline: .never,
+                validate: { true },
+                beforeSuspend: { unlock() }
+            )
             lock()
             if case .cancelled = result, state == .resetting {
                 unlock()
@@ -277,7 +281,11 @@ extension Barrier {
         if case .until(let deadline) = limit {
             while generation.load(ordering: .relaxed) == mine && state == .filling && !deadline.hasPassed {
                 let result = await ParkingLot.parkTask(
-                    key: key, deadline: deadline, validate: { true }, beforeSuspend: { unlock() })
+                    key: key,
+                    deadline: deadline,
+                    validate: { true },
+                    beforeSuspend: { unlock() }
+                )
                 // Released: leave without the lock, which the last arrival may still hold.
                 if generation.load(ordering: .acquiring) != mine { return index }
                 lock()

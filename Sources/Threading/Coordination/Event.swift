@@ -62,7 +62,10 @@ open class Event: CustomStringConvertible, @unchecked Sendable {
                 var current = state.load(ordering: .acquiring)
                 while current == Event.unset {
                     let (exchanged, seen) = state.compareExchange(
-                        expected: Event.unset, desired: Event.unsetWithWaiters, ordering: .acquiringAndReleasing)
+                        expected: Event.unset,
+                        desired: Event.unsetWithWaiters,
+                        ordering: .acquiringAndReleasing
+                    )
                     if exchanged { return true }
                     current = seen
                 }
@@ -71,7 +74,10 @@ open class Event: CustomStringConvertible, @unchecked Sendable {
             timedOut: { othersWaiting in
                 if !othersWaiting {
                     _ = state.compareExchange(
-                        expected: Event.unsetWithWaiters, desired: Event.unset, ordering: .relaxed)
+                        expected: Event.unsetWithWaiters,
+                        desired: Event.unset,
+                        ordering: .relaxed
+                    )
                 }
             }
         )

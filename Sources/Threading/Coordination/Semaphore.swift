@@ -62,7 +62,10 @@ open class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
         var current = value.load(ordering: .relaxed)
         while current > 0 {
             let (exchanged, seen) = value.weakCompareExchange(
-                expected: current, desired: current - 1, ordering: .acquiringAndReleasing)
+                expected: current,
+                desired: current - 1,
+                ordering: .acquiringAndReleasing
+            )
             if exchanged { return true }
             current = seen
         }
@@ -157,7 +160,10 @@ open class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
             let (sum, overflow) = current.addingReportingOverflow(n)
             if overflow || sum > bound { try releaseRefused(overflow: overflow) }
             let (exchanged, seen) = value.weakCompareExchange(
-                expected: current, desired: sum, ordering: .sequentiallyConsistent)
+                expected: current,
+                desired: sum,
+                ordering: .sequentiallyConsistent
+            )
             if exchanged { break }
             current = seen
         }

@@ -263,7 +263,8 @@ struct WaitQueue {
         node.pointee.isQueued = false
     }
 
-    func first(on key: UnsafeRawPointer, from start: UnsafeMutablePointer<WaitNode>?) -> UnsafeMutablePointer<WaitNode>? {
+    func first(on key: UnsafeRawPointer, from start: UnsafeMutablePointer<WaitNode>?) -> UnsafeMutablePointer<WaitNode>?
+    {
         var node = start
         while let current = node, current.pointee.key != key { node = current.pointee.next }
         return node

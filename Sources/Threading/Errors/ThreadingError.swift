@@ -64,9 +64,18 @@ public struct ThreadingError: Error, Sendable, CustomStringConvertible, Equatabl
 
 extension ThreadingError {
     // Every message, in one place, as CPython spells it.
-    @usableFromInline static let nonBlockingTimeout = ThreadingError(.valueError, "can't specify a timeout for a non-blocking call")
-    @usableFromInline static let semaphoreNonBlockingTimeout = ThreadingError(.valueError, "can't specify timeout for non-blocking acquire")
-    @usableFromInline static let negativeTimeout = ThreadingError(.valueError, "timeout value must be a non-negative number")
+    @usableFromInline static let nonBlockingTimeout = ThreadingError(
+        .valueError,
+        "can't specify a timeout for a non-blocking call"
+    )
+    @usableFromInline static let semaphoreNonBlockingTimeout = ThreadingError(
+        .valueError,
+        "can't specify timeout for non-blocking acquire"
+    )
+    @usableFromInline static let negativeTimeout = ThreadingError(
+        .valueError,
+        "timeout value must be a non-negative number"
+    )
     @usableFromInline static let nanTimeout = ThreadingError(.valueError, "Invalid value NaN (not a number)")
     @usableFromInline static let timeoutTooLarge = ThreadingError(.overflowError, "timeout value is too large")
     @usableFromInline static let releaseUnlocked = ThreadingError(.runtimeError, "release unlocked lock")
@@ -82,14 +91,29 @@ extension ThreadingError {
     @usableFromInline static let cancelled = ThreadingError(.cancelled)
     @usableFromInline static let timedOut = ThreadingError(.timeout)
     @usableFromInline static let futureUnexpectedState = ThreadingError(.runtimeError, "Future in unexpected state")
-    @usableFromInline static let scheduleAfterShutdown = ThreadingError(.runtimeError, "cannot schedule new futures after shutdown")
-    @usableFromInline static let scheduleAfterInterpreterShutdown = ThreadingError(.runtimeError, "cannot schedule new futures after interpreter shutdown")
-    @usableFromInline static let brokenThreadPool = ThreadingError(.brokenThreadPool, "A thread initializer failed, the thread pool is not usable anymore")
-    @usableFromInline static let nonPositiveMaxWorkers = ThreadingError(.valueError, "max_workers must be greater than 0")
+    @usableFromInline static let scheduleAfterShutdown = ThreadingError(
+        .runtimeError,
+        "cannot schedule new futures after shutdown"
+    )
+    @usableFromInline static let scheduleAfterInterpreterShutdown = ThreadingError(
+        .runtimeError,
+        "cannot schedule new futures after interpreter shutdown"
+    )
+    @usableFromInline static let brokenThreadPool = ThreadingError(
+        .brokenThreadPool,
+        "A thread initializer failed, the thread pool is not usable anymore"
+    )
+    @usableFromInline static let nonPositiveMaxWorkers = ThreadingError(
+        .valueError,
+        "max_workers must be greater than 0"
+    )
     @usableFromInline static let nonPositiveBuffersize = ThreadingError(.valueError, "buffersize must be None or > 0")
     @usableFromInline static let queueEmpty = ThreadingError(.empty)
     @usableFromInline static let queueFull = ThreadingError(.full)
     @usableFromInline static let queueShutDown = ThreadingError(.shutDown)
-    @usableFromInline static let queueNegativeTimeout = ThreadingError(.valueError, "'timeout' must be a non-negative number")
+    @usableFromInline static let queueNegativeTimeout = ThreadingError(
+        .valueError,
+        "'timeout' must be a non-negative number"
+    )
     @usableFromInline static let taskDoneTooManyTimes = ThreadingError(.valueError, "task_done() called too many times")
 }

@@ -18,9 +18,12 @@
 /// - Returns: The iterator.
 /// - Complexity: O(n) to set up for n futures.
 public func asCompleted<T>(_ futures: [Future<T>], timeout: Double? = nil) -> AsCompleted<T> {
-    AsCompleted(futures: uniqueFutures(futures), limit: Result { () throws(ThreadingError) in
-        try WaitLimit.forWait(timeout)
-    })
+    AsCompleted(
+        futures: uniqueFutures(futures),
+        limit: Result { () throws(ThreadingError) in
+            try WaitLimit.forWait(timeout)
+        }
+    )
 }
 
 /// The iterator `asCompleted(_:timeout:)` returns: the futures in the order they became done.

@@ -158,7 +158,10 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
         while current & Future.stateMask < Future.cancelledState {
             if current & Future.parkedBit != 0 { return true }
             let (exchanged, seen) = state.compareExchange(
-                expected: current, desired: current | Future.parkedBit, ordering: .acquiringAndReleasing)
+                expected: current,
+                desired: current | Future.parkedBit,
+                ordering: .acquiringAndReleasing
+            )
             if exchanged { return true }
             current = seen
         }
@@ -170,7 +173,10 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
         var current = state.load(ordering: .relaxed)
         while current & Future.parkedBit != 0 {
             let (exchanged, seen) = state.compareExchange(
-                expected: current, desired: current & ~Future.parkedBit, ordering: .relaxed)
+                expected: current,
+                desired: current & ~Future.parkedBit,
+                ordering: .relaxed
+            )
             if exchanged { return }
             current = seen
         }
@@ -220,8 +226,10 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
             switch current & Future.stateMask {
             case Future.pending:
                 let (exchanged, seen) = state.compareExchange(
-                    expected: current, desired: (current & Future.parkedBit) | Future.running,
-                    ordering: .acquiringAndReleasing)
+                    expected: current,
+                    desired: (current & Future.parkedBit) | Future.running,
+                    ordering: .acquiringAndReleasing
+                )
                 if exchanged { return true }
                 current = seen
             case Future.cancelledState:
@@ -391,5 +399,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
 
 /// Writes CPython's log line for a done callback that raised, with the error, to standard error.
 func reportCallbackError(_ error: any Error, future: String) {
-    writeToStandardError("exception calling callback for \(future)\n\(describeError(type: type(of: error), value: error))\n")
+    writeToStandardError(
+        "exception calling callback for \(future)\n\(describeError(type: type(of: error), value: error))\n"
+    )
 }

@@ -131,7 +131,8 @@ final class PoolCore: @unchecked Sendable {
                 try initializer()
             } catch {
                 writeToStandardError(
-                    "Exception in initializer:\n\(describeError(type: type(of: error), value: error))\n")
+                    "Exception in initializer:\n\(describeError(type: type(of: error), value: error))\n"
+                )
                 initializerFailed()
                 return
             }

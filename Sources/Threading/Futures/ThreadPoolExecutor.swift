@@ -43,7 +43,8 @@ public final class ThreadPoolExecutor: @unchecked Sendable {
     /// - Throws: `ThreadingError.Kind.valueError` ("max_workers must be greater than 0") when
     ///   `maxWorkers` is zero or negative.
     public init(
-        maxWorkers: Int? = nil, threadNamePrefix: String = "",
+        maxWorkers: Int? = nil,
+        threadNamePrefix: String = "",
         initializer: (@Sendable () throws -> Void)? = nil
     ) throws {
         let workers = maxWorkers ?? min(32, Int(cthreading_cpu_count()) + 4)
@@ -116,7 +117,9 @@ public final class ThreadPoolExecutor: @unchecked Sendable {
     /// - Throws: What `submit` throws; `ThreadingError.Kind.valueError` ("buffersize must be None
     ///   or > 0") for a `buffersize` below 1.
     public func map<S: Sequence, T: Sendable>(
-        _ items: S, timeout: Double? = nil, buffersize: Int? = nil,
+        _ items: S,
+        timeout: Double? = nil,
+        buffersize: Int? = nil,
         _ fn: @escaping @Sendable (S.Element) throws -> T
     ) throws -> FutureResults<T> where S.Element: Sendable {
         if let buffersize, buffersize < 1 { throw ThreadingError.nonPositiveBuffersize }
@@ -171,12 +174,16 @@ public final class ThreadPoolExecutor: @unchecked Sendable {
 /// - Returns: What `body` returns.
 /// - Throws: What the initializer or `body` throws.
 public func withThreadPoolExecutor<R>(
-    maxWorkers: Int? = nil, threadNamePrefix: String = "",
+    maxWorkers: Int? = nil,
+    threadNamePrefix: String = "",
     initializer: (@Sendable () throws -> Void)? = nil,
     _ body: (ThreadPoolExecutor) throws -> R
 ) throws -> R {
     let pool = try ThreadPoolExecutor(
-        maxWorkers: maxWorkers, threadNamePrefix: threadNamePrefix, initializer: initializer)
+        maxWorkers: maxWorkers,
+        threadNamePrefix: threadNamePrefix,
+        initializer: initializer
+    )
     defer { pool.shutdown(wait: true) }
     return try body(pool)
 }

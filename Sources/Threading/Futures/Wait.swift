@@ -31,7 +31,9 @@ public enum ReturnWhen: Sendable {
 /// - Complexity: O(n) for n futures; without a wait, a few nanoseconds per future and no
 ///   allocation beyond the returned arrays.
 public func wait<T>(
-    _ futures: [Future<T>], timeout: Double? = nil, returnWhen: ReturnWhen = .allCompleted
+    _ futures: [Future<T>],
+    timeout: Double? = nil,
+    returnWhen: ReturnWhen = .allCompleted
 ) throws -> (done: [Future<T>], notDone: [Future<T>]) {
     let futures = uniqueFutures(futures)
     var doneCount = 0

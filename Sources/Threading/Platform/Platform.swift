@@ -5,6 +5,9 @@
 // `THREADING_PORTABLE_WAIT` (`-Xcc -DTHREADING_PORTABLE_WAIT -Xswiftc -DTHREADING_PORTABLE_WAIT`).
 // The parking lot and the lock never know which one runs.
 
+import CThreading
+import Synchronization
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -14,9 +17,6 @@
 #else
 #error("swift-threading supports Linux (Glibc, Musl) and Darwin.")
 #endif
-
-import CThreading
-import Synchronization
 
 /// Thin, checked wrappers over the OS: a monotonic clock, futex wait and wake, thread identity.
 @usableFromInline

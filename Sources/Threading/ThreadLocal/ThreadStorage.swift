@@ -19,6 +19,9 @@
 // exits, so its values live until then; an `async` main's `dispatch_main` ends the initial thread
 // early, with `pthread_exit`, and its values are released then.
 
+import CThreading
+import Synchronization
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -28,9 +31,6 @@
 #else
 #error("swift-threading supports Linux (Glibc, Musl) and Darwin.")
 #endif
-
-import CThreading
-import Synchronization
 
 /// The process-wide bookkeeping of thread-local data: slot numbers, the live per-thread tables,
 /// and the pthread key whose destructor frees a table when its thread ends.

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -5,8 +7,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Synchronization
 
 /// What `excepthook` receives when a thread's `run()` throws (Python's `ExceptHookArgs`).
 public struct ExceptHookArgs: Sendable {

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -5,8 +7,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import Synchronization
 
 /// The calling thread's `Thread` object (Python's `current_thread()`).
 ///
@@ -29,8 +29,12 @@ public func currentThread() -> Thread {
     if Platform.isOnMainQueue() { return registry.main }
     if let adopted { return adopted }
     let dummy = Thread(
-        kind: .dummy, name: registry.newName("Dummy"), daemon: true,
-        ident: ident, nativeID: Platform.currentNativeID())
+        kind: .dummy,
+        name: registry.newName("Dummy"),
+        daemon: true,
+        ident: ident,
+        nativeID: Platform.currentNativeID()
+    )
     registry.add(dummy)
     CurrentThread.adopt(dummy)
     return dummy

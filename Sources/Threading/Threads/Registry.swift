@@ -1,3 +1,6 @@
+import CThreading
+import Synchronization
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -5,9 +8,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import CThreading
-import Synchronization
 
 /// The module's table of threads (Python's `_active` and `_limbo`), the name counter, the main
 /// thread, and the shutdown that waits for non-daemon threads when the process exits.
@@ -29,9 +29,12 @@ final class Registry: Sendable {
 
     private init() {
         main = Thread(
-            kind: .main, name: "MainThread", daemon: false,
+            kind: .main,
+            name: "MainThread",
+            daemon: false,
             ident: UInt(cthreading_thread_ident(cthreading_main_thread())),
-            nativeID: UInt(cthreading_main_native_id()))
+            nativeID: UInt(cthreading_main_native_id())
+        )
         table.withLock { $0.active.append(main) }
         let rc = cthreading_atexit(threadingAtExit)
         precondition(rc == 0, "atexit failed")

@@ -1,3 +1,5 @@
+import CThreading
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -5,8 +7,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-
-import CThreading
 
 extension Thread {
     /// Starts the thread: `run()` begins on a new OS thread, which exists when this call returns.
@@ -156,7 +156,9 @@ enum OSThreadName {
         var bytes = truncated(name)
         bytes.append(0)
         _ = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { cthreading_setname(cthreading_thread_from_ident(ident), $0.baseAddress!) }
+            buffer.withMemoryRebound(to: CChar.self) {
+                cthreading_setname(cthreading_thread_from_ident(ident), $0.baseAddress!)
+            }
         }
     }
 

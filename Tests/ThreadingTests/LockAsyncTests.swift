@@ -144,7 +144,7 @@ import Testing
         #expect(try await lock.acquire(timeout: 0.1) == false)
         let elapsed = monotonicSeconds() - start
         #expect(elapsed >= 0.1)
-        expectTimeout(elapsed, 0.1)
+        expectAsyncTimeout(elapsed, 0.1)
         try lock.release()
         #expect(try await lock.acquire(timeout: 0.1))
         try lock.release()

@@ -141,11 +141,11 @@ private func joiners(_ q: AnyObject) -> Int { ParkingLot.waiterCount(on: parking
         let q = Threading.Queue<Int>(maxsize: 1)
         let start = monotonicSeconds()
         await #expect(throws: ThreadingError(.empty)) { try await q.get(timeout: 0.1) }
-        expectTimeout(monotonicSeconds() - start, 0.1)
+        expectAsyncTimeout(monotonicSeconds() - start, 0.1)
         try await q.put(1)
         let start2 = monotonicSeconds()
         await #expect(throws: ThreadingError(.full)) { try await q.put(2, timeout: 0.1) }
-        expectTimeout(monotonicSeconds() - start2, 0.1)
+        expectAsyncTimeout(monotonicSeconds() - start2, 0.1)
         #expect(q.waitingGetters == 0 && q.waitingPutters == 0)
         #expect(try await q.get() == 1)
     }

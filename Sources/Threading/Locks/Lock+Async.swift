@@ -67,6 +67,7 @@ extension Lock {
     /// released however it ends.
     ///
     /// - Parameters:
+    ///   - isolation: The caller's actor, inferred: `body` runs on it.
     ///   - body: The critical section.
     /// - Returns: What `body` returns.
     /// - Throws: `CancellationError` when cancelled while waiting for the lock, or what `body`

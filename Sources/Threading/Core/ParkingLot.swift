@@ -164,16 +164,19 @@ enum ParkingLot {
             }
             let state = address(of: node.pointee.state)
             // The word still says `parked` until this thread changes it, so the waiter cannot
-            // leave and its node is alive during the requeue.
+            // leave and its node is alive during the requeue. The token is written before the
+            // requeue: once requeued, the waiter may run (woken from the lock word) and touch its
+            // node while this thread finishes, and it reads the token only after the release below.
+            if lockWord != nil { node.pointee.token |= requeued }
             if let lockWord, Platform.futexRequeue(state, expected: WaitNode.parked, to: lockWord) {
                 RawLock.ensureWakeUp(lockWord)
-                node.pointee.token |= requeued
                 // Woken from the lock word before this store, the waiter sleeps again on its own
                 // word, as `parkedAgain`, and is woken there.
                 if state.pointee.exchange(WaitNode.unparked, ordering: .releasing) == WaitNode.parkedAgain {
                     Platform.futexWake(state, count: 1)
                 }
             } else {
+                node.pointee.token &= ~requeued
                 state.pointee.store(WaitNode.unparked, ordering: .releasing)
                 Platform.futexWake(state, count: 1)
             }
@@ -211,7 +214,6 @@ struct WaitNode: ~Copyable {
     /// whose wake-up is owed, or a requeued thread woken from the lock word too early).
     static let parkedAgain: UInt32 = 2
 
-    let state = Atomic<UInt32>(WaitNode.parked)
     let key: UnsafeRawPointer
     var next: UnsafeMutablePointer<WaitNode>? = nil
     var previous: UnsafeMutablePointer<WaitNode>? = nil
@@ -227,6 +229,10 @@ struct WaitNode: ~Copyable {
     var heapIndex = -1
     /// Owners of a task's heap node: the task, and the task timer while the node is in its heap.
     let references = Atomic<Int>(1)
+    /// The parked thread's futex word. Not the first field: a waker's write to the node's other
+    /// fields is an access that begins at the node's address, which ThreadSanitizer would take
+    /// for one to this atomic word that the woken thread may be using meanwhile.
+    let state = Atomic<UInt32>(WaitNode.parked)
 
     init(key: UnsafeRawPointer) {
         self.key = key

@@ -149,6 +149,65 @@ private func countSignal(_ signal: Int32) {
         #expect(cond.waiterCount.load(ordering: .relaxed) == 0)
     }
 
+    /// A waiter that `notify` moves onto the lock's word, then interrupted there by a signal whose
+    /// handler has SA_RESTART, before the notifier tells it that it was notified. The kernel
+    /// restarts the sleep on the waiter's own word if that still holds the value it slept on, and
+    /// the notifier, which believes it on the lock word, never wakes it there: the lost wake-up a
+    /// CI stress run found (a consumer asleep after `notifyAll`, the lock free). The notifier
+    /// announces the move in the word first, so the restarted sleep ends at once.
+    @Test(arguments: [false, true])
+    func conditionWaiterMovedToTheLockThenSignalled(reentrant: Bool) throws {
+        let cond = reentrant ? Condition() : Condition(Lock())
+        let lockWord: UnsafePointer<Atomic<UInt32>>
+        switch cond.underlying {
+        case .lock(let lock): lockWord = address(of: lock.word)
+        case .rlock(let lock): lockWord = address(of: lock.word)
+        }
+        let key = UnsafeRawPointer(Unmanaged.passUnretained(cond).toOpaque())
+        let waiterThread = Atomic<UInt>(0)
+        let moves = Atomic<Int>(0)
+        let result = Mutex<String?>(nil)
+        TestHooks.afterMoveBody = {
+            moves.add(1, ordering: .relaxed)
+            _ = pthread_kill(pthread_t(waiterThread.load(ordering: .acquiring)), SIGUSR1)
+            usleep(50_000)  // the signal is handled and the sleep restarted meanwhile
+        }
+        TestHooks.afterMoveTarget.store(UInt(bitPattern: lockWord), ordering: .releasing)
+        defer {
+            TestHooks.afterMoveTarget.store(0, ordering: .releasing)
+            TestHooks.afterMoveBody = nil
+        }
+
+        let ran: Void? = withCountingHandler(restart: true) {
+            let waiter = RawThread {
+                unblockSIGUSR1()
+                waiterThread.store(UInt(pthread_self()), ordering: .releasing)
+                let text: String
+                do {
+                    text = try cond.withLock { try cond.wait() } ? "notified" : "not notified"
+                } catch {
+                    text = "threw \(error)"
+                }
+                result.withLock { $0 = text }
+            }
+            // Notify once the waiter sleeps in the kernel: only a sleeping thread is moved.
+            #expect(pollUntil { ParkingLot.waiterCount(on: key) == 1 })
+            usleep(100_000)
+            do { try cond.withLock { try cond.notify() } } catch { Issue.record("notify threw \(error)") }
+            // Left blocked and not joined if it never returns, instead of hanging the test.
+            if pollUntil(seconds: 10, { result.withLock { $0 } != nil }) {
+                waiter.join()
+            } else {
+                Issue.record("the notified waiter did not return within 10 s")
+            }
+        }
+        #expect(ran != nil, "sigaction failed: \(errno)")
+        #expect(moves.load(ordering: .relaxed) == 1, "notify did not move the sleeping waiter")
+        let text = result.withLock { $0 }
+        #expect(text == "notified" || text == nil)
+        #expect(handledSignals.load(ordering: .relaxed) >= 1)
+    }
+
     @Test func semaphoreUntimedAcquire() throws {
         let sem = try Threading.Semaphore(0)
         let wake = { try sem.release() }
@@ -416,14 +475,15 @@ private func interruptedWait(
 }
 
 /// Runs `body` with `countSignal` as the SIGUSR1 handler, installed without SA_RESTART so that
-/// sleeping system calls end with EINTR, and the previous action restored after; nil (and `body`
-/// not run) if the handler cannot be installed. The count starts from zero.
-private func withCountingHandler<R>(_ body: () throws -> R) rethrows -> R? {
+/// sleeping system calls end with EINTR (with it if `restart`: the kernel then restarts them),
+/// and the previous action restored after; nil (and `body` not run) if the handler cannot be
+/// installed. The count starts from zero.
+private func withCountingHandler<R>(restart: Bool = false, _ body: () throws -> R) rethrows -> R? {
     handledSignals.store(0, ordering: .relaxed)  // touch the global before any handler runs
     var action = sigaction()
     action.__sigaction_handler.sa_handler = countSignal
     sigemptyset(&action.sa_mask)
-    action.sa_flags = 0  // no SA_RESTART
+    action.sa_flags = restart ? SA_RESTART : 0
     var previous = sigaction()
     guard sigaction(SIGUSR1, &action, &previous) == 0 else { return nil }
     defer { sigaction(SIGUSR1, &previous, nil) }

@@ -135,7 +135,12 @@ import Testing
                 loop: while true {
                     var item: Int? = nil
                     try locked(notEmpty) {
+                        let start = monotonicSeconds()
                         let ready = try notEmpty.waitFor(timeout: Self.patience) { !queue.items.isEmpty || queue.done }
+                        if ready && monotonicSeconds() - start >= Self.patience {
+                            // Notified, but found so only when its deadline woke it.
+                            failures.append("a consumer's wake-up came only at its timeout: lost wake-up")
+                        }
                         if !ready {
                             failures.append("a consumer waited \(Self.patience) s: lost wake-up")
                             return
@@ -158,7 +163,12 @@ import Testing
                     let item = p * itemsPerProducer + k
                     var stuck = false
                     try locked(notFull) {
-                        if try !notFull.waitFor(timeout: Self.patience, { queue.items.count < capacity }) {
+                        let start = monotonicSeconds()
+                        let ready = try notFull.waitFor(timeout: Self.patience) { queue.items.count < capacity }
+                        if ready && monotonicSeconds() - start >= Self.patience {
+                            failures.append("a producer's wake-up came only at its timeout: lost wake-up")
+                        }
+                        if !ready {
                             failures.append("a producer waited \(Self.patience) s: lost wake-up")
                             stuck = true
                             return

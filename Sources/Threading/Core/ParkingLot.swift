@@ -82,9 +82,23 @@ enum ParkingLot {
 
             let state = address(of: node.pointee.state)
             var deadline = deadline
-            var expected = WaitNode.parked
-            while state.pointee.load(ordering: .acquiring) != WaitNode.unparked {
-                if Platform.futexWait(state, expected: expected, deadline: deadline) == .timedOut {
+            while true {
+                var current = state.pointee.load(ordering: .acquiring)
+                if current == WaitNode.unparked { break }
+                if current == WaitNode.moving {
+                    // Moved to the lock word and back here before the mover finished (a signal,
+                    // or a stale wake-up of an earlier wait): say that this thread sleeps on its
+                    // own word again, so that the mover wakes it here.
+                    guard
+                        state.pointee.compareExchange(
+                            expected: WaitNode.moving,
+                            desired: WaitNode.parkedAgain,
+                            ordering: .relaxed
+                        ).exchanged
+                    else { continue }
+                    current = WaitNode.parkedAgain
+                }
+                if Platform.futexWait(state, expected: current, deadline: deadline) == .timedOut {
                     Buckets.lock(bucket)
                     if node.pointee.isQueued {
                         bucket.queue.pointee.remove(node)
@@ -97,14 +111,6 @@ enum ParkingLot {
                     // is in flight and is owed to us, so wait for it without a deadline.
                     deadline = .never
                 }
-                // Every sleep after the first says so in the word: a waker that moved this thread
-                // onto a lock's queue (see `unpark`) then knows to wake it here as well.
-                _ = state.pointee.compareExchange(
-                    expected: WaitNode.parked,
-                    desired: WaitNode.parkedAgain,
-                    ordering: .relaxed
-                )
-                expected = WaitNode.parkedAgain
             }
             return .unparked(token: node.pointee.token)
         }
@@ -164,22 +170,37 @@ enum ParkingLot {
             }
             let state = address(of: node.pointee.state)
             // The word still says `parked` until this thread changes it, so the waiter cannot
-            // leave and its node is alive during the requeue. The token is written before the
-            // requeue: once requeued, the waiter may run (woken from the lock word) and touch its
-            // node while this thread finishes, and it reads the token only after the release below.
-            if lockWord != nil { node.pointee.token |= requeued }
-            if let lockWord, Platform.futexRequeue(state, expected: WaitNode.parked, to: lockWord) {
-                RawLock.ensureWakeUp(lockWord)
-                // Woken from the lock word before this store, the waiter sleeps again on its own
-                // word, as `parkedAgain`, and is woken there.
-                if state.pointee.exchange(WaitNode.unparked, ordering: .releasing) == WaitNode.parkedAgain {
-                    Platform.futexWake(state, count: 1)
+            // leave and its node is alive during the requeue. The token is written first: once
+            // moved, the waiter may run (woken from the lock word) and touch its node while this
+            // thread finishes, and it reads the token only after the release below.
+            if let lockWord {
+                node.pointee.token |= requeued
+                // The move is announced in the word before it is made: the kernel puts a moved
+                // sleeper that wakes for any other reason (a signal, a stale wake-up of an earlier
+                // wait) back to sleep on its own word if that word still holds the value it slept
+                // on, where the wake-up below would never come. Announced, the word no longer
+                // matches, so such a sleeper returns, sees `moving`, and waits as `parkedAgain`.
+                if state.pointee.compareExchange(
+                    expected: WaitNode.parked,
+                    desired: WaitNode.moving,
+                    ordering: .relaxed
+                ).exchanged && Platform.futexRequeue(state, expected: WaitNode.moving, to: lockWord) {
+                    #if DEBUG
+                    TestHooks.afterMove(onto: lockWord)
+                    #endif
+                    RawLock.ensureWakeUp(lockWord)
+                    // Woken from the lock word before this store, the waiter sleeps again on its
+                    // own word, as `parkedAgain`, and is woken there.
+                    if state.pointee.exchange(WaitNode.unparked, ordering: .releasing) == WaitNode.parkedAgain {
+                        Platform.futexWake(state, count: 1)
+                    }
+                    continue
                 }
-            } else {
+                // Not asleep on its word, so not moved: woken there, it takes the lock as usual.
                 node.pointee.token &= ~requeued
-                state.pointee.store(WaitNode.unparked, ordering: .releasing)
-                Platform.futexWake(state, count: 1)
             }
+            state.pointee.store(WaitNode.unparked, ordering: .releasing)
+            Platform.futexWake(state, count: 1)
         }
         return count
     }
@@ -203,6 +224,21 @@ enum ParkingLot {
     }
 }
 
+#if DEBUG
+/// Tests only: a pause in `ParkingLot.unpark(key:requeueingOnto:_:)` between moving a thread onto
+/// a lock's word and telling it so, where a test can interrupt the moved thread.
+enum TestHooks {
+    /// The lock word whose moves run `afterMoveBody`; 0 for none. Set after the body.
+    static let afterMoveTarget = Atomic<UInt>(0)
+    // Written only while `afterMoveTarget` is 0, read only after it was seen set.
+    nonisolated(unsafe) static var afterMoveBody: (@Sendable () -> Void)? = nil
+
+    static func afterMove(onto lockWord: UnsafePointer<Atomic<UInt32>>) {
+        if afterMoveTarget.load(ordering: .acquiring) == UInt(bitPattern: lockWord) { afterMoveBody?() }
+    }
+}
+#endif
+
 /// A waiter: a parked thread (its futex word) or a suspended task (its continuation), its key, its
 /// links in the bucket's queue and the token its waker leaves. All but `state` and `references`
 /// change only under the bucket lock; `heapIndex` only under the task timer's lock.
@@ -210,9 +246,12 @@ enum ParkingLot {
 struct WaitNode: ~Copyable {
     static let parked: UInt32 = 0
     static let unparked: UInt32 = 1
-    /// Still parked, after a first sleep that ended without an unpark (a signal, a timeout
-    /// whose wake-up is owed, or a requeued thread woken from the lock word too early).
+    /// Still parked, asleep on its own word again after a waker announced a move to a lock's
+    /// word (`moving`): the waker must wake it here.
     static let parkedAgain: UInt32 = 2
+    /// Being moved by a waker onto a lock's word (`unpark(key:requeueingOnto:_:)`): no longer the
+    /// value the thread went to sleep on, so a sleep that the kernel restarts on this word ends.
+    static let moving: UInt32 = 3
 
     let key: UnsafeRawPointer
     var next: UnsafeMutablePointer<WaitNode>? = nil

@@ -1,5 +1,5 @@
-// The tasks workload: threads and tasks waiting on the same Semaphore, Lock, Event and
-// LockedValue, with random cancellations and timeouts racing the releases. Each worker thread
+// The tasks workload: threads and tasks waiting on the same Semaphore, Lock, Event, LockedValue,
+// Queue and SimpleQueue, with random cancellations and timeouts racing the releases. Each worker thread
 // runs rounds; every round starts a batch of tasks, releases units from the thread (and from a
 // task), cancels a random subset, and checks at rest that no unit, turn or wake-up was lost.
 
@@ -10,7 +10,9 @@ import Threading
 /// and every task either took a unit, timed out (after its timeout) or was cancelled; for a lock,
 /// the count of critical sections equals the tasks that acquired, and the lock ends free; for an
 /// event, every task not cancelled or timed out returned `true` after the set; for a LockedValue,
-/// items taken + items left = items produced.
+/// items taken + items left = items produced; for a queue, every item put is got exactly once or
+/// left in the queue, whoever (thread or task) put or got it, and a cancelled getter's item goes
+/// to the next getter.
 final class TaskWorkload: Workload {
     let stats: [PrimitiveStats]
     private let taskStats: PrimitiveStats
@@ -22,7 +24,7 @@ final class TaskWorkload: Workload {
     init(threads: Int, board: StatusBoard, log: ViolationLog) {
         self.threads = threads
         taskStats = PrimitiveStats(
-            "tasks (Semaphore, Lock, Event, LockedValue)",
+            "tasks (Semaphore, Lock, Event, LockedValue, Queue, SimpleQueue)",
             log: log,
             notes: [cancellations, timeouts]
         )
@@ -56,7 +58,7 @@ final class TaskWorkload: Workload {
         let tasks = context.rng.int(in: 1...24)
         let units = context.rng.int(in: 0...tasks)
         let cancelMask = context.rng.next()
-        let kind = context.rng.int(in: 0...3)
+        let kind = context.rng.int(in: 0...5)
         let stats = taskStats
         let cancellations = self.cancellations
         let timeouts = self.timeouts
@@ -148,6 +150,83 @@ final class TaskWorkload: Workload {
                 stats.violation("Event: \(woken.value) woken + \(cancelled.value) cancelled of \(tasks)")
             }
             stats.op(tasks)
+        case 4:
+            // Queue or SimpleQueue: tasks get (some timed), the thread puts `units` items and gets
+            // beside them; every item is got once or left in the queue.
+            let simple = cancelMask & (1 << 63) != 0
+            let queue = Threading.Queue<Int>()
+            let simpleQueue = SimpleQueue<Int>()
+            let got = Collected()
+            var handles: [Task<Void, Never>] = []
+            for i in 0..<tasks {
+                let timed = i % 3 == 0
+                handles.append(
+                    Task {
+                        do {
+                            let item =
+                                simple
+                                ? try await simpleQueue.get(timeout: timed ? 0.002 : nil)
+                                : try await queue.get(timeout: timed ? 0.002 : nil)
+                            got.add(item)
+                        } catch let error as ThreadingError where error.kind == .empty {
+                            timeouts.add()
+                        } catch {
+                            cancellations.add()
+                        }
+                    }
+                )
+            }
+            for item in 0..<units {
+                if simple { simpleQueue.put(item) } else { try! queue.put(item) }
+                if item % 4 == 3 {
+                    // The thread takes one too, in line with the tasks.
+                    if let taken = try? (simple ? simpleQueue.get(timeout: 0.001) : queue.get(timeout: 0.001)) {
+                        got.add(taken)
+                    }
+                }
+            }
+            for (i, handle) in handles.enumerated() where cancelMask & (1 << UInt64(i)) != 0 { handle.cancel() }
+            for handle in handles { handle.cancel() }
+            runInTask { [handles] in for handle in handles { await handle.value } }
+            while let left = try? (simple ? simpleQueue.getNowait() : queue.getNowait()) { got.add(left) }
+            let items = got.values.sorted()
+            if items != Array(0..<units) {
+                stats.violation("\(simple ? "SimpleQueue" : "Queue"): got \(items) of 0..<\(units)")
+            }
+            stats.op(tasks)
+        case 5:
+            // A bounded Queue: tasks put (some timed) into room for 1 to 3, the thread gets; every
+            // item a task put is got once, and no other.
+            let queue = Threading.Queue<Int>(maxsize: context.rng.int(in: 1...3))
+            let put = Collected()
+            let got = Collected()
+            var handles: [Task<Void, Never>] = []
+            for i in 0..<tasks {
+                let timed = i % 3 == 0
+                handles.append(
+                    Task {
+                        do {
+                            try await queue.put(i, timeout: timed ? 0.002 : nil)
+                            put.add(i)
+                        } catch let error as ThreadingError where error.kind == .full {
+                            timeouts.add()
+                        } catch {
+                            cancellations.add()
+                        }
+                    }
+                )
+            }
+            for _ in 0..<units {
+                if let item = try? queue.get(timeout: 0.005) { got.add(item) }
+            }
+            for (i, handle) in handles.enumerated() where cancelMask & (1 << UInt64(i)) != 0 { handle.cancel() }
+            for handle in handles { handle.cancel() }
+            runInTask { [handles] in for handle in handles { await handle.value } }
+            while let left = try? queue.getNowait() { got.add(left) }
+            if got.values.sorted() != put.values.sorted() {
+                stats.violation("bounded Queue: got \(got.values.sorted()) of the items put \(put.values.sorted())")
+            }
+            stats.op(tasks)
         default:
             // LockedValue: tasks take items when there are some; the thread produces `units`.
             let stock = LockedValue(0)
@@ -183,4 +262,11 @@ final class Tally: Sendable {
     private let count = Atomic<Int>(0)
     func add() { count.wrappingAdd(1, ordering: .relaxed) }
     var value: Int { count.load(ordering: .relaxed) }
+}
+
+/// The items a round's threads and tasks got or put.
+final class Collected: Sendable {
+    private let items = Mutex<[Int]>([])
+    func add(_ item: Int) { items.withLock { $0.append(item) } }
+    var values: [Int] { items.withLock { $0 } }
 }

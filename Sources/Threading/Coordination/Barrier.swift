@@ -25,6 +25,10 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
     /// releases them (a generation completes, the barrier breaks, is aborted or reset), which
     /// then wakes them all with one call.
     private let epoch = Atomic<UInt32>(0)
+    /// Threads and tasks that joined the parking-lot line on `key` (a wait for a reset to end, or
+    /// a task's wait), counted up holding `word` before they queue and down once they are back.
+    /// The last arrival of a generation looks at the parking lot only when it is not zero.
+    private let parkedOnKey = Atomic<Int>(0)
     private let action: (@Sendable () throws -> Void)?
     private let defaultTimeout: Double?
     private var state = State.filling
@@ -182,9 +186,11 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
     /// reset to complete, parked on the barrier. Hold the lock when calling it.
     private func unlockAndWakeAll(sleepersPossible: Bool = true) {
         epoch.wrappingAdd(1, ordering: .relaxed)
+        // Read holding the lock: a waiter counts itself in before it lets the lock go to queue.
+        let parked = parkedOnKey.load(ordering: .relaxed) > 0
         unlock()
         if sleepersPossible { ParkingLot.wakeAll(on: address(of: epoch)) }
-        ParkingLot.unparkAll(key: key)
+        if parked { ParkingLot.unparkAll(key: key) }
     }
 
     private func withLock<R>(_ body: () -> R) -> R {
@@ -199,7 +205,9 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
     private func waitWithLock(until deadline: Deadline, _ done: () -> Bool) -> Bool {
         while !done() {
             if deadline.hasPassed { return false }
+            parkedOnKey.wrappingAdd(1, ordering: .relaxed)
             let result = ParkingLot.park(key: key, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
+            parkedOnKey.wrappingSubtract(1, ordering: .relaxed)
             lock()
             if case .timedOut = result { return done() }
         }
@@ -234,12 +242,14 @@ extension Barrier {
         lock()
         // A reset completes when the parties of the interrupted generation have left.
         while state == .resetting {
+            parkedOnKey.wrappingAdd(1, ordering: .relaxed)
             let result = await ParkingLot.parkTask(
                 key: key,
                 deadline: .never,
                 validate: { true },
                 beforeSuspend: { unlock() }
             )
+            parkedOnKey.wrappingSubtract(1, ordering: .relaxed)
             lock()
             if case .cancelled = result, state == .resetting {
                 unlock()
@@ -280,12 +290,14 @@ extension Barrier {
         var cancelled = false
         if case .until(let deadline) = limit {
             while generation.load(ordering: .relaxed) == mine && state == .filling && !deadline.hasPassed {
+                parkedOnKey.wrappingAdd(1, ordering: .relaxed)
                 let result = await ParkingLot.parkTask(
                     key: key,
                     deadline: deadline,
                     validate: { true },
                     beforeSuspend: { unlock() }
                 )
+                parkedOnKey.wrappingSubtract(1, ordering: .relaxed)
                 // Released: leave without the lock, which the last arrival may still hold.
                 if generation.load(ordering: .acquiring) != mine { return index }
                 lock()

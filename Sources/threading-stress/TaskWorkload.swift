@@ -54,6 +54,21 @@ final class TaskWorkload: Workload {
         _ = try? done.wait()
     }
 
+    /// Starts `count` tasks, the `i`th running `body(i)`.
+    private func startTasks(_ count: Int, _ body: @escaping @Sendable (Int) async -> Void) -> [Task<Void, Never>] {
+        (0..<count).map { i in Task { await body(i) } }
+    }
+
+    /// Cancels the tasks whose bit is set in `mask`.
+    private func cancel(_ handles: [Task<Void, Never>], picked mask: UInt64) {
+        for (i, handle) in handles.enumerated() where mask & (1 << UInt64(i)) != 0 { handle.cancel() }
+    }
+
+    /// Blocks the worker thread until every task has ended.
+    private func awaitAll(_ handles: [Task<Void, Never>]) {
+        runInTask { for handle in handles { await handle.value } }
+    }
+
     private func round(_ context: inout WorkerContext) {
         let tasks = context.rng.int(in: 1...24)
         let units = context.rng.int(in: 0...tasks)
@@ -67,30 +82,25 @@ final class TaskWorkload: Workload {
             // Semaphore: tasks acquire (some timed), the thread releases `units`, some are cancelled.
             let sem = try! Threading.Semaphore(0)
             let taken = Tally()
-            var handles: [Task<Void, Never>] = []
-            for i in 0..<tasks {
+            let handles = startTasks(tasks) { i in
                 let timed = i % 3 == 0
-                handles.append(
-                    Task {
-                        do {
-                            let start = Monotonic.now()
-                            if try await sem.acquire(timeout: timed ? 0.002 : nil) {
-                                taken.add()
-                            } else {
-                                stats.checkExpired(since: start, timeout: 0.002, "await Semaphore.acquire(timeout:)")
-                                timeouts.add()
-                            }
-                        } catch {
-                            cancellations.add()
-                        }
+                do {
+                    let start = Monotonic.now()
+                    if try await sem.acquire(timeout: timed ? 0.002 : nil) {
+                        taken.add()
+                    } else {
+                        stats.checkExpired(since: start, timeout: 0.002, "await Semaphore.acquire(timeout:)")
+                        timeouts.add()
                     }
-                )
+                } catch {
+                    cancellations.add()
+                }
             }
             for _ in 0..<units { try! sem.release() }
-            for (i, handle) in handles.enumerated() where cancelMask & (1 << UInt64(i)) != 0 { handle.cancel() }
+            cancel(handles, picked: cancelMask)
             // Then the rest, racing the tasks still being served: none may wait for a unit forever.
             for handle in handles { handle.cancel() }
-            runInTask { [handles] in for handle in handles { await handle.value } }
+            awaitAll(handles)
             let total = taken.value + sem.currentValue
             if total != units { stats.violation("Semaphore: \(total) units at rest after \(units) released") }
             stats.op(tasks)
@@ -100,26 +110,21 @@ final class TaskWorkload: Workload {
             let sections = Tally()
             let acquired = Tally()
             _ = try! lock.acquire(blocking: true, timeout: nil)
-            var handles: [Task<Void, Never>] = []
-            for _ in 0..<tasks {
-                handles.append(
-                    Task {
-                        do {
-                            try await lock.withLock {
-                                acquired.add()
-                                sections.add()
-                                await Task.yield()
-                            }
-                        } catch {
-                            cancellations.add()
-                        }
+            let handles = startTasks(tasks) { _ in
+                do {
+                    try await lock.withLock {
+                        acquired.add()
+                        sections.add()
+                        await Task.yield()
                     }
-                )
+                } catch {
+                    cancellations.add()
+                }
             }
-            for (i, handle) in handles.enumerated() where cancelMask & (1 << UInt64(i)) != 0 { handle.cancel() }
+            cancel(handles, picked: cancelMask)
             try! lock.release()
             lock.withLock { sections.add() }
-            runInTask { [handles] in for handle in handles { await handle.value } }
+            awaitAll(handles)
             if lock.isLocked { stats.violation("Lock: still locked at rest") }
             if sections.value != acquired.value + 1 {
                 stats.violation("Lock: \(sections.value) sections for \(acquired.value + 1) holders")
@@ -130,22 +135,17 @@ final class TaskWorkload: Workload {
             let event = Event()
             let woken = Tally()
             let cancelled = Tally()
-            var handles: [Task<Void, Never>] = []
-            for _ in 0..<tasks {
-                handles.append(
-                    Task {
-                        do {
-                            if try await event.wait(timeout: 30) { woken.add() }
-                        } catch {
-                            cancelled.add()
-                            cancellations.add()
-                        }
-                    }
-                )
+            let handles = startTasks(tasks) { _ in
+                do {
+                    if try await event.wait(timeout: 30) { woken.add() }
+                } catch {
+                    cancelled.add()
+                    cancellations.add()
+                }
             }
-            for (i, handle) in handles.enumerated() where cancelMask & (1 << UInt64(i)) != 0 { handle.cancel() }
+            cancel(handles, picked: cancelMask)
             event.set()
-            runInTask { [handles] in for handle in handles { await handle.value } }
+            awaitAll(handles)
             if woken.value + cancelled.value != tasks {
                 stats.violation("Event: \(woken.value) woken + \(cancelled.value) cancelled of \(tasks)")
             }
@@ -157,24 +157,19 @@ final class TaskWorkload: Workload {
             let queue = Threading.Queue<Int>()
             let simpleQueue = SimpleQueue<Int>()
             let got = Collected()
-            var handles: [Task<Void, Never>] = []
-            for i in 0..<tasks {
+            let handles = startTasks(tasks) { i in
                 let timed = i % 3 == 0
-                handles.append(
-                    Task {
-                        do {
-                            let item =
-                                simple
-                                ? try await simpleQueue.get(timeout: timed ? 0.002 : nil)
-                                : try await queue.get(timeout: timed ? 0.002 : nil)
-                            got.add(item)
-                        } catch let error as ThreadingError where error.kind == .empty {
-                            timeouts.add()
-                        } catch {
-                            cancellations.add()
-                        }
-                    }
-                )
+                do {
+                    let item =
+                        simple
+                        ? try await simpleQueue.get(timeout: timed ? 0.002 : nil)
+                        : try await queue.get(timeout: timed ? 0.002 : nil)
+                    got.add(item)
+                } catch let error as ThreadingError where error.kind == .empty {
+                    timeouts.add()
+                } catch {
+                    cancellations.add()
+                }
             }
             for item in 0..<units {
                 if simple { simpleQueue.put(item) } else { try! queue.put(item) }
@@ -185,9 +180,9 @@ final class TaskWorkload: Workload {
                     }
                 }
             }
-            for (i, handle) in handles.enumerated() where cancelMask & (1 << UInt64(i)) != 0 { handle.cancel() }
+            cancel(handles, picked: cancelMask)
             for handle in handles { handle.cancel() }
-            runInTask { [handles] in for handle in handles { await handle.value } }
+            awaitAll(handles)
             while let left = try? (simple ? simpleQueue.getNowait() : queue.getNowait()) { got.add(left) }
             let items = got.values.sorted()
             if items != Array(0..<units) {
@@ -200,28 +195,23 @@ final class TaskWorkload: Workload {
             let queue = Threading.Queue<Int>(maxsize: context.rng.int(in: 1...3))
             let put = Collected()
             let got = Collected()
-            var handles: [Task<Void, Never>] = []
-            for i in 0..<tasks {
+            let handles = startTasks(tasks) { i in
                 let timed = i % 3 == 0
-                handles.append(
-                    Task {
-                        do {
-                            try await queue.put(i, timeout: timed ? 0.002 : nil)
-                            put.add(i)
-                        } catch let error as ThreadingError where error.kind == .full {
-                            timeouts.add()
-                        } catch {
-                            cancellations.add()
-                        }
-                    }
-                )
+                do {
+                    try await queue.put(i, timeout: timed ? 0.002 : nil)
+                    put.add(i)
+                } catch let error as ThreadingError where error.kind == .full {
+                    timeouts.add()
+                } catch {
+                    cancellations.add()
+                }
             }
             for _ in 0..<units {
                 if let item = try? queue.get(timeout: 0.005) { got.add(item) }
             }
-            for (i, handle) in handles.enumerated() where cancelMask & (1 << UInt64(i)) != 0 { handle.cancel() }
+            cancel(handles, picked: cancelMask)
             for handle in handles { handle.cancel() }
-            runInTask { [handles] in for handle in handles { await handle.value } }
+            awaitAll(handles)
             while let left = try? queue.getNowait() { got.add(left) }
             if got.values.sorted() != put.values.sorted() {
                 stats.violation("bounded Queue: got \(got.values.sorted()) of the items put \(put.values.sorted())")
@@ -231,25 +221,20 @@ final class TaskWorkload: Workload {
             // LockedValue: tasks take items when there are some; the thread produces `units`.
             let stock = LockedValue(0)
             let taken = Tally()
-            var handles: [Task<Void, Never>] = []
-            for _ in 0..<tasks {
-                handles.append(
-                    Task {
-                        do {
-                            let got = try await stock.withLock(when: { $0 > 0 }, timeout: 0.05) { count -> Bool in
-                                count -= 1
-                                return true
-                            }
-                            if got == true { taken.add() } else { timeouts.add() }
-                        } catch {
-                            cancellations.add()
-                        }
+            let handles = startTasks(tasks) { _ in
+                do {
+                    let got = try await stock.withLock(when: { $0 > 0 }, timeout: 0.05) { count -> Bool in
+                        count -= 1
+                        return true
                     }
-                )
+                    if got == true { taken.add() } else { timeouts.add() }
+                } catch {
+                    cancellations.add()
+                }
             }
             for _ in 0..<units { stock.withLock { $0 += 1 } }
-            for (i, handle) in handles.enumerated() where cancelMask & (1 << UInt64(i)) != 0 { handle.cancel() }
-            runInTask { [handles] in for handle in handles { await handle.value } }
+            cancel(handles, picked: cancelMask)
+            awaitAll(handles)
             let total = taken.value + stock.withLock { $0 }
             if total != units { stats.violation("LockedValue: \(total) items at rest after \(units) produced") }
             stats.op(tasks)

@@ -70,40 +70,8 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
         lock()
         // A reset completes when the threads of the interrupted generation have left.
         _ = waitWithLock(until: .never) { state != .resetting }
-        if state == .broken {
-            unlock()
-            throw ThreadingError.brokenBarrier
-        }
-
-        let index = count
-        count += 1
-        if index + 1 == parties {
-            // The last arrival runs the action, then releases everyone and starts the next
-            // generation. Wake-ups are issued after the lock is released.
-            do {
-                try action?()
-            } catch {
-                state = .broken
-                count -= 1
-                unlockAndWakeAll()
-                throw error
-            }
-            count = 0
-            generation.wrappingAdd(1, ordering: .releasing)
-            unlockAndWakeAll(sleepersPossible: index > 0)
-            return index
-        }
-
-        let mine = generation.load(ordering: .relaxed)
-        let limit: WaitLimit
-        do {
-            limit = try WaitLimit.forWait(timeout)
-        } catch {
-            // A timeout that cannot be waited on (NaN, too large): this thread withdraws its
-            // arrival, and the barrier is not broken, as in CPython.
-            count -= 1
-            unlock()
-            throw error
+        guard case .waiting(let index, let mine, let limit) = try arrive(timeout: timeout) else {
+            return parties - 1
         }
         if case .until(let deadline) = limit {
             BlockingInTask.check("Barrier.wait")
@@ -122,13 +90,8 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
             unlock()
             return index
         }
-        // Not released. Still filling means this wait ran out (or was told not to wait), which
-        // breaks the barrier; otherwise it was broken or reset meanwhile. This thread leaves.
-        if state == .filling { state = .broken }
-        count -= 1
-        // The last thread out of a reset makes the barrier fill again.
-        if count == 0 && state == .resetting { state = .filling }
-        unlockAndWakeAll()
+        // Not released. Still filling means this wait ran out (or was told not to wait).
+        leave()
         throw ThreadingError.brokenBarrier
     }
 
@@ -165,6 +128,66 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
         withLock {
             state == .broken ? "<Barrier: broken>" : "<Barrier: waiters=\(state == .filling ? count : 0)/\(parties)>"
         }
+    }
+
+    // MARK: - Arriving and leaving, for both forms of `wait`
+
+    /// How an arrival went: the last one has completed the generation (the lock released); any
+    /// other waits for generation `mine` to end, for at most `limit` (the lock held).
+    private enum Arrival {
+        case last
+        case waiting(index: Int, mine: UInt64, limit: WaitLimit)
+    }
+
+    /// Counts the caller in, holding the lock; the last arrival runs the action and releases the
+    /// generation. Throws with the lock released: the barrier is broken, the action threw (which
+    /// breaks it), or `timeout` cannot be waited on (NaN, too large: the arrival is withdrawn and
+    /// the barrier is not broken, as in CPython).
+    private func arrive(timeout: Double?) throws -> Arrival {
+        if state == .broken {
+            unlock()
+            throw ThreadingError.brokenBarrier
+        }
+        let index = count
+        count += 1
+        if index + 1 == parties {
+            // The last arrival runs the action, then releases everyone and starts the next
+            // generation. Wake-ups are issued after the lock is released.
+            do {
+                try action?()
+            } catch {
+                state = .broken
+                count -= 1
+                unlockAndWakeAll()
+                throw error
+            }
+            count = 0
+            generation.wrappingAdd(1, ordering: .releasing)
+            unlockAndWakeAll(sleepersPossible: index > 0)
+            return .last
+        }
+        let mine = generation.load(ordering: .relaxed)
+        do {
+            return .waiting(index: index, mine: mine, limit: try WaitLimit.forWait(timeout))
+        } catch {
+            count -= 1
+            unlock()
+            throw error
+        }
+    }
+
+    /// Takes out a waiter that was not released, holding the lock, and releases it: a barrier
+    /// still filling breaks (the wait ran out, was told not to wait, or was cancelled); otherwise
+    /// it was broken or reset meanwhile, and the last one out of a reset makes it fill again.
+    /// Returns whether this waiter broke it.
+    @discardableResult
+    private func leave() -> Bool {
+        let breaking = state == .filling
+        if breaking { state = .broken }
+        count -= 1
+        if count == 0 && state == .resetting { state = .filling }
+        unlockAndWakeAll()
+        return breaking
     }
 
     // MARK: - The lock and the waiting
@@ -256,36 +279,8 @@ extension Barrier {
                 throw CancellationError()
             }
         }
-        if state == .broken {
-            unlock()
-            throw ThreadingError.brokenBarrier
-        }
-
-        let index = count
-        count += 1
-        if index + 1 == parties {
-            do {
-                try action?()
-            } catch {
-                state = .broken
-                count -= 1
-                unlockAndWakeAll()
-                throw error
-            }
-            count = 0
-            generation.wrappingAdd(1, ordering: .releasing)
-            unlockAndWakeAll()
-            return index
-        }
-
-        let mine = generation.load(ordering: .relaxed)
-        let limit: WaitLimit
-        do {
-            limit = try WaitLimit.forWait(timeout)
-        } catch {
-            count -= 1
-            unlock()
-            throw error
+        guard case .waiting(let index, let mine, let limit) = try arrive(timeout: timeout) else {
+            return parties - 1
         }
         var cancelled = false
         if case .until(let deadline) = limit {
@@ -312,13 +307,8 @@ extension Barrier {
             unlock()
             return index
         }
-        // Not released: a timeout or a cancellation of this task breaks the barrier; otherwise it
-        // was broken or reset meanwhile. This task leaves.
-        let breaking = state == .filling
-        if breaking { state = .broken }
-        count -= 1
-        if count == 0 && state == .resetting { state = .filling }
-        unlockAndWakeAll()
+        // Not released: a timeout or a cancellation of this task breaks the barrier.
+        let breaking = leave()
         if cancelled && breaking { throw CancellationError() }
         throw ThreadingError.brokenBarrier
     }

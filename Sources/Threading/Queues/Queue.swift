@@ -205,12 +205,20 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
 
     /// The deadline of a putter about to wait, or the error it ends with (the lock then released).
     final func startWaitForRoom(block: Bool, timeout: Double?) throws(ThreadingError) -> Deadline {
-        guard block else {
-            unlock()
-            throw .queueFull
-        }
+        try deadlineToWait(block: block, timeout: timeout, orElse: .queueFull)
+    }
+
+    /// The deadline of a call about to wait, lock held; when it is not to wait (not blocking, or
+    /// a zero or negative timeout) or `timeout` is unusable, releases the lock and throws
+    /// `failure` or the timeout's error.
+    final func deadlineToWait(
+        block: Bool,
+        timeout: Double?,
+        orElse failure: ThreadingError
+    ) throws(ThreadingError) -> Deadline {
         let limit: WaitLimit
-        do {
+        do throws(ThreadingError) {
+            guard block else { throw failure }
             limit = try WaitLimit.forWait(timeout)
         } catch {
             unlock()
@@ -218,7 +226,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
         }
         guard case .until(let deadline) = limit else {
             unlock()
-            throw .queueFull
+            throw failure
         }
         return deadline
     }
@@ -324,22 +332,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
             unlock()
             throw .queueShutDown
         }
-        guard block else {
-            unlock()
-            throw .queueEmpty
-        }
-        let limit: WaitLimit
-        do {
-            limit = try WaitLimit.forWait(timeout)
-        } catch {
-            unlock()
-            throw error
-        }
-        guard case .until(let deadline) = limit else {
-            unlock()
-            throw .queueEmpty
-        }
-        return deadline
+        return try deadlineToWait(block: block, timeout: timeout, orElse: .queueEmpty)
     }
 
     /// Settles a getter's wait, lock held: returns with an item to take, or throws with the lock

@@ -47,28 +47,8 @@ extension Event {
         let result = await ParkingLot.parkTask(
             key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()),
             deadline: deadline,
-            validate: {
-                var current = state.load(ordering: .acquiring)
-                while current == Event.unset {
-                    let (exchanged, seen) = state.compareExchange(
-                        expected: Event.unset,
-                        desired: Event.unsetWithWaiters,
-                        ordering: .acquiringAndReleasing
-                    )
-                    if exchanged { return true }
-                    current = seen
-                }
-                return current == Event.unsetWithWaiters
-            },
-            undo: { othersWaiting in
-                if !othersWaiting {
-                    _ = state.compareExchange(
-                        expected: Event.unsetWithWaiters,
-                        desired: Event.unset,
-                        ordering: .relaxed
-                    )
-                }
-            }
+            validate: announceWaiter,
+            undo: withdrawWaiter
         )
         switch result {
         case .invalid: return true  // set before this task could queue

@@ -58,33 +58,37 @@ open class Event: CustomStringConvertible, @unchecked Sendable {
         let result = ParkingLot.park(
             key: key,
             deadline: deadline,
-            validate: {
-                var current = state.load(ordering: .acquiring)
-                while current == Event.unset {
-                    let (exchanged, seen) = state.compareExchange(
-                        expected: Event.unset,
-                        desired: Event.unsetWithWaiters,
-                        ordering: .acquiringAndReleasing
-                    )
-                    if exchanged { return true }
-                    current = seen
-                }
-                return current == Event.unsetWithWaiters
-            },
-            timedOut: { othersWaiting in
-                if !othersWaiting {
-                    _ = state.compareExchange(
-                        expected: Event.unsetWithWaiters,
-                        desired: Event.unset,
-                        ordering: .relaxed
-                    )
-                }
-            }
+            validate: announceWaiter,
+            timedOut: withdrawWaiter
         )
         switch result {
         case .invalid: return true  // set before this thread could park
         case .timedOut: return false
         case .unparked: return true
+        }
+    }
+
+    /// A waiter's check before it queues, under the bucket lock (for threads and tasks alike):
+    /// marks the event as having waiters unless it is set; returns whether to queue.
+    final func announceWaiter() -> Bool {
+        var current = state.load(ordering: .acquiring)
+        while current == Event.unset {
+            let (exchanged, seen) = state.compareExchange(
+                expected: Event.unset,
+                desired: Event.unsetWithWaiters,
+                ordering: .acquiringAndReleasing
+            )
+            if exchanged { return true }
+            current = seen
+        }
+        return current == Event.unsetWithWaiters
+    }
+
+    /// A waiter that timed out or was cancelled has left the line, under the bucket lock: the
+    /// last one out takes the "has waiters" mark back.
+    final func withdrawWaiter(othersWaiting: Bool) {
+        if !othersWaiting {
+            _ = state.compareExchange(expected: Event.unsetWithWaiters, desired: Event.unset, ordering: .relaxed)
         }
     }
 

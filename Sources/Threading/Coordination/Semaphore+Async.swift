@@ -66,16 +66,7 @@ extension Semaphore {
         let result = await ParkingLot.parkTask(
             key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()),
             deadline: deadline,
-            validate: {
-                // As for a thread: announce the waiter, then look again.
-                waiters.wrappingAdd(1, ordering: .sequentiallyConsistent)
-                if value.load(ordering: .sequentiallyConsistent) > 0 && tryTake() {
-                    waiters.wrappingSubtract(1, ordering: .relaxed)
-                    tookWithoutParking = true
-                    return false
-                }
-                return true
-            },
+            validate: { announceWaiter(tookWithoutParking: &tookWithoutParking) },
             undo: { _ in waiters.wrappingSubtract(1, ordering: .relaxed) }
         )
         switch result {

@@ -89,17 +89,7 @@ open class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
         let result = ParkingLot.park(
             key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()),
             deadline: deadline,
-            validate: {
-                // Announce the waiter, then look again: a release either sees the waiter or
-                // left a unit that this look finds (both are sequentially consistent).
-                waiters.wrappingAdd(1, ordering: .sequentiallyConsistent)
-                if value.load(ordering: .sequentiallyConsistent) > 0 && tryTake() {
-                    waiters.wrappingSubtract(1, ordering: .relaxed)
-                    tookWithoutParking = true
-                    return false
-                }
-                return true
-            },
+            validate: { announceWaiter(tookWithoutParking: &tookWithoutParking) },
             timedOut: { _ in waiters.wrappingSubtract(1, ordering: .relaxed) }
         )
         switch result {
@@ -107,6 +97,20 @@ open class Semaphore: Lockable, CustomStringConvertible, @unchecked Sendable {
         case .timedOut: return false
         case .unparked: return true  // the releaser handed this thread its unit
         }
+    }
+
+    /// A waiter's check before it queues, under the bucket lock (for threads and tasks alike):
+    /// announces the waiter, then looks again, since a release either sees the waiter or left a
+    /// unit that this look finds (both are sequentially consistent). Returns whether to queue;
+    /// `false` with `tookWithoutParking` set when the look took a unit.
+    final func announceWaiter(tookWithoutParking: inout Bool) -> Bool {
+        waiters.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        if value.load(ordering: .sequentiallyConsistent) > 0 && tryTake() {
+            waiters.wrappingSubtract(1, ordering: .relaxed)
+            tookWithoutParking = true
+            return false
+        }
+        return true
     }
 
     /// Returns `n` units, waking up to `n` waiting threads.

@@ -20,25 +20,15 @@ extension Queue {
     ///   `put(_:block:timeout:)`.
     public final func put(_ item: Element, block: Bool = true, timeout: Double? = nil) async throws {
         lock()
-        if _slowPath(shutDown) {
-            unlock()
-            throw ThreadingError.queueShutDown
-        }
-        if bound > 0 {
-            if block, let t = timeout, t < 0 {
-                unlock()
-                throw ThreadingError.queueNegativeTimeout
+        if try startPut(block: block, timeout: timeout) {
+            let deadline = try startWaitForRoom(block: block, timeout: timeout)
+            waitingPutters += 1
+            let result = await ParkingLot.parkTask(key: putterKey, deadline: deadline) {
+                unlock()  // under the bucket lock: no put or get can slip in before this task is in line
+                return true
             }
-            if ring.count + reservedRoom >= bound {
-                let deadline = try startWaitForRoom(block: block, timeout: timeout)
-                waitingPutters += 1
-                let result = await ParkingLot.parkTask(key: putterKey, deadline: deadline) {
-                    unlock()  // under the bucket lock: no put or get can slip in before this task is in line
-                    return true
-                }
-                lock()
-                try finishWaitForRoom(WaitOutcome(result))
-            }
+            lock()
+            try finishWaitForRoom(WaitOutcome(result))
         }
         push(item)
         unfinished += 1
@@ -127,12 +117,7 @@ extension SimpleQueue {
     public func get(block: Bool = true, timeout: Double? = nil) async throws -> Element {
         if _slowPath(block && timeout != nil) { try SimpleQueue.check(timeout: timeout!) }
         lock()
-        if _fastPath(ring.count > reserved) {
-            let item = ring.removeFirst()
-            countHint.store(ring.count, ordering: .relaxed)
-            unlock()
-            return item
-        }
+        if let item = takeReady() { return item }
         guard block, timeout != 0 else {
             unlock()
             throw ThreadingError.queueEmpty

@@ -157,21 +157,27 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     @inlinable
     public final func put(_ item: Element, block: Bool = true, timeout: Double? = nil) throws {
         lock()
-        if _slowPath(shutDown) {
-            unlock()
-            throw ThreadingError.queueShutDown
-        }
-        if bound > 0 {
-            if block, let t = timeout, t < 0 {
-                unlock()
-                throw ThreadingError.queueNegativeTimeout
-            }
-            if ring.count + reservedRoom >= bound { try waitForRoom(block: block, timeout: timeout) }
-        }
+        if try startPut(block: block, timeout: timeout) { try waitForRoom(block: block, timeout: timeout) }
         push(item)
         unfinished += 1
         if _slowPath(waitingGetters > 0) { serveWaitingGetter() }
         unlock()
+    }
+
+    /// A putter's first checks, in CPython's order, lock held; throws with the lock released.
+    /// Returns whether the putter must wait for room.
+    @inlinable @inline(__always)
+    final func startPut(block: Bool, timeout: Double?) throws(ThreadingError) -> Bool {
+        if _slowPath(shutDown) {
+            unlock()
+            throw .queueShutDown
+        }
+        guard bound > 0 else { return false }
+        if block, let t = timeout, t < 0 {
+            unlock()
+            throw .queueNegativeTimeout
+        }
+        return ring.count + reservedRoom >= bound
     }
 
     /// Adds `item` without waiting (Python's `put_nowait`).

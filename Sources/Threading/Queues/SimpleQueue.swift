@@ -77,13 +77,19 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     public func get(block: Bool = true, timeout: Double? = nil) throws -> Element {
         if _slowPath(block && timeout != nil) { try SimpleQueue.check(timeout: timeout!) }
         lock()
-        if _fastPath(ring.count > reserved) {
-            let item = ring.removeFirst()
-            countHint.store(ring.count, ordering: .relaxed)
-            unlock()
-            return item
-        }
+        if let item = takeReady() { return item }
         return try getSlow(block: block, timeout: timeout)
+    }
+
+    /// Takes the first item if one is free, lock held: returns it with the lock released, or
+    /// `nil` with the lock still held.
+    @inlinable @inline(__always)
+    func takeReady() -> Element? {
+        guard _fastPath(ring.count > reserved) else { return nil }
+        let item = ring.removeFirst()
+        countHint.store(ring.count, ordering: .relaxed)
+        unlock()
+        return item
     }
 
     /// Removes and returns the first item without waiting (Python's `get_nowait`).

@@ -145,4 +145,16 @@ let benchmarks: @Sendable () -> Void = {
         }
         benchmark.stopMeasurement()  // what follows (deinitializers) is not measured
     }
+
+    Benchmark("Future_result_of_a_finished_future") { benchmark in
+        let future = Future<Int>()
+        try future.setResult(42)
+        var sum = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            sum &+= try future.result()
+        }
+        benchmark.stopMeasurement()  // what follows (deinitializers) is not measured
+        blackHole(sum)
+    }
 }

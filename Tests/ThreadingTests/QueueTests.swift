@@ -705,7 +705,8 @@ private final class Tracked: Sendable, Comparable {
                     order.append(getter)
                 }
             )
-            waitThreadsBlocked(1)
+            // In line before the next one starts (a fixed sleep was not enough on a loaded machine).
+            #expect(pollUntil(seconds: 30) { ParkingLot.waiterCount(on: q.getterKey) == getter + 1 })
         }
         for item in 0..<5 {
             try q.put(item)
@@ -722,7 +723,7 @@ private final class Tracked: Sendable, Comparable {
         var threads: [RawThread] = []
         for putter in 0..<5 {
             threads.append(RawThread { try! q.put(putter) })
-            waitThreadsBlocked(1)
+            #expect(pollUntil(seconds: 30) { ParkingLot.waiterCount(on: q.putterKey) == putter + 1 })
         }
         var got: [Int] = []
         for _ in 0..<6 { got.append(try q.get()) }

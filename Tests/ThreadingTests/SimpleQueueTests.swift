@@ -225,7 +225,8 @@ private final class Tracked: Sendable {
         var threads: [RawThread] = []
         for getter in 0..<5 {
             threads.append(RawThread { order.append((getter, try! q.get())) })
-            waitThreadsBlocked(1)
+            // In line before the next one starts (a fixed sleep was not enough on a loaded machine).
+            #expect(pollUntil(seconds: 30) { ParkingLot.waiterCount(on: q.key) == getter + 1 })
         }
         for item in 0..<5 {
             q.put(item)

@@ -80,7 +80,9 @@ final class QueueRound: Sendable {
 /// put and get on it for a few milliseconds, then ends the round in one of three ways: stop the
 /// producers, `join()` and shut down; `shutdown()` mid-flight; or `shutdown(immediate: true)`
 /// mid-flight (for a SimpleQueue, one `nil` per worker ends it). The other workers put (blocking,
-/// timed or not waiting) and get (the same), calling `taskDone()` after each get.
+/// timed or not waiting) and get (the same), calling `taskDone()` after each get; worker 1 only
+/// gets, so that the round's putters can never all be blocked on a full queue with nobody left
+/// to get (the driver's `join()` would then wait forever: a 60 s CI stress run hit it).
 ///
 /// Invariants: no id is got twice; at the end of a round every item made was released exactly
 /// once, and items made = items got + items dropped (dropped only by an immediate shutdown);
@@ -219,7 +221,7 @@ final class QueueWorkload: Workload {
                 Monotonic.sleep(0.0002)
                 continue
             }
-            while context.running && step(round, &context) { context.step() }
+            while context.running && step(round, &context, mayPut: index != 1) { context.step() }
             round.inside.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         }
     }
@@ -233,8 +235,9 @@ final class QueueWorkload: Workload {
     }
 
     /// One put or get; returns whether to stay in the round.
-    private func step(_ round: QueueRound, _ context: inout WorkerContext) -> Bool {
-        let putting = context.rng.chance(50) && !round.stopProducing.load(ordering: .sequentiallyConsistent)
+    private func step(_ round: QueueRound, _ context: inout WorkerContext, mayPut: Bool) -> Bool {
+        let putting =
+            mayPut && context.rng.chance(50) && !round.stopProducing.load(ordering: .sequentiallyConsistent)
         let mode = context.rng.below(4)  // 0 untimed, 1 timed, 2 non-blocking, 3 zero timeout
         let timeout = context.rng.seconds(0.0002, 0.005)
         let start = Monotonic.now()

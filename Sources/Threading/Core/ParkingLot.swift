@@ -243,7 +243,7 @@ enum TestHooks {
 /// links in the bucket's queue and the token its waker leaves. All but `state` and `references`
 /// change only under the bucket lock; `heapIndex` only under the task timer's lock.
 @usableFromInline
-struct WaitNode: IntrusiveNode, ~Copyable {
+struct WaitNode: ~Copyable {
     static let parked: UInt32 = 0
     static let unparked: UInt32 = 1
     /// Still parked, asleep on its own word again after a waker announced a move to a lock's
@@ -254,9 +254,9 @@ struct WaitNode: IntrusiveNode, ~Copyable {
     static let moving: UInt32 = 3
 
     let key: UnsafeRawPointer
-    @usableFromInline var next: UnsafeMutablePointer<WaitNode>? = nil
-    @usableFromInline var previous: UnsafeMutablePointer<WaitNode>? = nil
-    @usableFromInline var isQueued = false
+    var next: UnsafeMutablePointer<WaitNode>? = nil
+    var previous: UnsafeMutablePointer<WaitNode>? = nil
+    var isQueued = false
     var token: UInt = 0
     /// A task's continuation, set when it joins the queue; `nil` for a thread.
     var continuation: UnsafeContinuation<TaskParkResult, Never>? = nil
@@ -285,10 +285,29 @@ struct Bucket {
     let queue: UnsafeMutablePointer<WaitQueue>
 }
 
-/// A bucket's FIFO queue of wait nodes, changed only under its bucket's lock.
-typealias WaitQueue = IntrusiveList<WaitNode>
+/// A FIFO queue of wait nodes, changed only under its bucket's lock.
+struct WaitQueue {
+    var head: UnsafeMutablePointer<WaitNode>? = nil
+    var tail: UnsafeMutablePointer<WaitNode>? = nil
 
-extension IntrusiveList where Node == WaitNode {
+    mutating func append(_ node: UnsafeMutablePointer<WaitNode>) {
+        node.pointee.previous = tail
+        node.pointee.next = nil
+        node.pointee.isQueued = true
+        if let tail { tail.pointee.next = node } else { head = node }
+        tail = node
+    }
+
+    mutating func remove(_ node: UnsafeMutablePointer<WaitNode>) {
+        let previous = node.pointee.previous
+        let next = node.pointee.next
+        if let previous { previous.pointee.next = next } else { head = next }
+        if let next { next.pointee.previous = previous } else { tail = previous }
+        node.pointee.previous = nil
+        node.pointee.next = nil
+        node.pointee.isQueued = false
+    }
+
     func first(on key: UnsafeRawPointer, from start: UnsafeMutablePointer<WaitNode>?) -> UnsafeMutablePointer<WaitNode>?
     {
         var node = start

@@ -220,16 +220,52 @@ public final class LockedValue<Value>: @unchecked Sendable {
     /// A thread waiting in `withLock(when:)`: its condition and its links in `waiters`. Lives on
     /// the waiting thread's stack; changed only with the lock held.
     @usableFromInline
-    struct Waiter: IntrusiveNode {
+    struct Waiter {
         let condition: (borrowing Value) -> Bool
-        @usableFromInline var next: UnsafeMutablePointer<Waiter>? = nil
-        @usableFromInline var previous: UnsafeMutablePointer<Waiter>? = nil
-        @usableFromInline var isQueued = false
+        var next: UnsafeMutablePointer<Waiter>? = nil
+        var previous: UnsafeMutablePointer<Waiter>? = nil
+        var isQueued = false
     }
 
     /// The FIFO list of waiters.
     @usableFromInline
-    typealias WaiterList = IntrusiveList<Waiter>
+    struct WaiterList {
+        @usableFromInline
+        var head: UnsafeMutablePointer<Waiter>? = nil
+        var tail: UnsafeMutablePointer<Waiter>? = nil
+
+        @usableFromInline
+        init() {}
+
+        @inlinable
+        var isEmpty: Bool { head == nil }
+
+        mutating func append(_ node: UnsafeMutablePointer<Waiter>) {
+            node.pointee.previous = tail
+            node.pointee.next = nil
+            node.pointee.isQueued = true
+            if let tail { tail.pointee.next = node } else { head = node }
+            tail = node
+        }
+
+        mutating func prepend(_ node: UnsafeMutablePointer<Waiter>) {
+            node.pointee.previous = nil
+            node.pointee.next = head
+            node.pointee.isQueued = true
+            if let head { head.pointee.previous = node } else { tail = node }
+            head = node
+        }
+
+        mutating func remove(_ node: UnsafeMutablePointer<Waiter>) {
+            let previous = node.pointee.previous
+            let next = node.pointee.next
+            if let previous { previous.pointee.next = next } else { head = next }
+            if let next { next.pointee.previous = previous } else { tail = previous }
+            node.pointee.previous = nil
+            node.pointee.next = nil
+            node.pointee.isQueued = false
+        }
+    }
 }
 
 extension LockedValue {

@@ -443,4 +443,92 @@ func matchesFutureRepr(_ description: String, _ tail: String) -> Bool {
             #expect(f.isDone)
         }
     }
+
+    // MARK: The inlined paths (setResult without listeners, result and exception of a finished future)
+
+    @Test func valuesOfEveryShapeRoundTrip() throws {
+        // The value is boxed in an existential: optionals, existentials, large structs and class
+        // references come back as they went in.
+        let optional = Future<Int?>()
+        try optional.setResult(nil)
+        #expect(try optional.result() == nil)
+        #expect(try optional.exception() == nil)
+        let existential = Future<any Sendable>()
+        try existential.setResult(42)
+        #expect(try existential.result() as? Int == 42)
+        let nested = Future<(any Sendable)?>()
+        try nested.setResult(Optional<any Sendable>.some("x"))
+        #expect(try nested.result() as? String == "x")
+        let large = Future<(Int, Int, Int, Int, String)>()
+        try large.setResult((1, 2, 3, 4, "five"))
+        #expect(try large.result() == (1, 2, 3, 4, "five"))
+        final class Box: Sendable {}
+        let box = Box()
+        let reference = Future<Box>()
+        try reference.setResult(box)
+        #expect(try reference.result() === box)
+        #expect(reference.description.hasSuffix("state=finished returned Box>"))
+        #expect(large.description.hasSuffix("state=finished returned (Int, Int, Int, Int, String)>"))
+    }
+
+    @Test func valueIsReleasedWithTheFuture() throws {
+        final class Tracked: Sendable {
+            let released: Counter
+            init(_ released: Counter) { self.released = released }
+            deinit { released.increment() }
+        }
+        let released = Counter()
+        do {
+            let f = Future<Tracked>()
+            try f.setResult(Tracked(released))
+            _ = try f.result()
+            #expect(released.current == 0)
+        }
+        #expect(released.current == 1)
+    }
+
+    @Test func setResultAfterCallbackOnRunningFutureRunsIt() throws {
+        // The callback marks the future; setRunningOrNotifyCancel keeps the mark, so setResult
+        // takes the path that runs callbacks.
+        let f = Future<Int>()
+        let calls = Counter()
+        f.addDoneCallback { future in
+            if (try? future.result()) == 7 { calls.increment() }
+        }
+        #expect(try f.setRunningOrNotifyCancel())
+        try f.setResult(7)
+        #expect(calls.current == 1)
+        #expect(throws: ThreadingError.self) { try f.setResult(8) }
+        #expect(try f.result() == 7)
+    }
+
+    @Test func setResultWakesParkedThreadsWithoutListeners() throws {
+        // No callback or waiter: setResult stores the value quickly and still wakes the threads
+        // parked in result().
+        for _ in 0..<50 {
+            let f = Future<Int>()
+            let got = Counter()
+            let threads = (0..<3).map { _ in
+                RawThread {
+                    if (try? f.result(timeout: 30)) == 5 { got.increment() }
+                }
+            }
+            sleep(seconds: 0.001)
+            try f.setResult(5)
+            for t in threads { t.join() }
+            #expect(got.current == 3)
+        }
+    }
+
+    @Test func exceptionOfFinishedFutures() throws {
+        let failed = Future<Int>()
+        try failed.setException(OSError())
+        #expect(try failed.exception() as? OSError == OSError())
+        #expect(throws: OSError.self) { try failed.result() }
+        let succeeded = Future<Int>()
+        try succeeded.setResult(1)
+        #expect(try succeeded.exception() == nil)
+        #expect(throws: ThreadingError.self) { try cancelledFuture().exception(timeout: 0) }
+        #expect(throws: ThreadingError.self) { try pendingFuture().exception(timeout: 0) }
+    }
 }

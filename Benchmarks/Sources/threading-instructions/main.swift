@@ -47,11 +47,51 @@ import Threading
     mutex.withLock { $0 &+= 1 }
 }
 
+// The futures are made by non-inlined functions, so that both live on the heap (the optimizer
+// would otherwise keep the Mutex-based one on the stack).
+@inline(never) func makeFuture() -> Future<Int> { Future<Int>() }
+@inline(never) func makeMutexFuture() -> MutexFuture { MutexFuture() }
+
+@inline(never) func futureSetResult(_ value: Int) -> Int {
+    let future = makeFuture()
+    try! future.setResult(value)
+    return try! future.result()
+}
+
+@inline(never) func futureResult(_ future: Future<Int>) -> Int {
+    try! future.result()
+}
+
+@inline(never) func futureException(_ future: Future<Int>) -> Bool {
+    try! future.exception() == nil
+}
+
+@inline(never) func futureWait(_ futures: [Future<Int>]) -> Int {
+    try! wait(futures).done.count
+}
+
+/// The minimal future the `Future` figures are compared with: a `Mutex` around an optional `Int`
+/// (not generic: a generic class's unspecialized `deinit` would look its field types up).
+final class MutexFuture: Sendable {
+    private let value = Mutex<Int?>(nil)
+    func set(_ newValue: Int) { value.withLock { $0 = newValue } }
+    func get() -> Int? { value.withLock { $0 } }
+}
+
+@inline(never) func mutexFutureSetGet(_ value: Int) -> Int {
+    let future = makeMutexFuture()
+    future.set(value)
+    return future.get()!
+}
+
 @inline(never) func nothing(_ value: Int) -> Int { value &+ 1 }
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let n = Int(arguments[2]), n > 0 else {
-    print("usage: threading-instructions rlock|pthread-recursive|semaphore|sem_t|lock|mutex|empty N")
+    print(
+        "usage: threading-instructions rlock|pthread-recursive|semaphore|sem_t|lock|mutex"
+            + "|future-set-result|mutex-future|future-result|future-exception|future-wait-100|empty N"
+    )
     exit(2)
 }
 switch arguments[1] {
@@ -78,6 +118,32 @@ case "lock":
 case "mutex":
     let mutex = Mutex(0)
     for _ in 0..<n { mutexLockUnlock(mutex) }
+case "future-set-result":
+    var sum = 0
+    for i in 0..<n { sum &+= futureSetResult(i) }
+    if sum == 42 { print(sum) }
+case "mutex-future":
+    var sum = 0
+    for i in 0..<n { sum &+= mutexFutureSetGet(i) }
+    if sum == 42 { print(sum) }
+case "future-result":
+    let future = Future<Int>()
+    try! future.setResult(1)
+    var sum = 0
+    for _ in 0..<n { sum &+= futureResult(future) }
+    if sum == 42 { print(sum) }
+case "future-exception":
+    let future = Future<Int>()
+    try! future.setResult(1)
+    var count = 0
+    for _ in 0..<n where futureException(future) { count += 1 }
+    if count == 42 { print(count) }
+case "future-wait-100":
+    let futures = (0..<100).map { _ in Future<Int>() }
+    for future in futures { try! future.setResult(1) }
+    var sum = 0
+    for _ in 0..<n { sum &+= futureWait(futures) }
+    if sum == 42 { print(sum) }
 case "empty":
     var sum = 0
     for i in 0..<n { sum = nothing(sum &+ i) }

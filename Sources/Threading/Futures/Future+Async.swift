@@ -31,7 +31,8 @@ extension Future {
     ///   `timeoutMax`, when the call would wait.
     public func result(timeout: Double? = nil) async throws -> Value {
         if _fastPath(state.load(ordering: .acquiring) & Future.stateMask == Future.finished) {
-            return try outcome.unsafelyUnwrapped.get()
+            if let storedFailure { throw storedFailure }
+            return finishedValue
         }
         try await waitUntilDone(timeout: timeout)
         return try outcome.unsafelyUnwrapped.get()
@@ -51,8 +52,7 @@ extension Future {
     ///   `.valueError` for NaN and `.overflowError` above `timeoutMax`, when the call would wait.
     public func exception(timeout: Double? = nil) async throws -> (any Error)? {
         try await waitUntilDone(timeout: timeout)
-        if case .failure(let error) = outcome.unsafelyUnwrapped { return error }
-        return nil
+        return storedFailure
     }
 
     /// The `async` form of `waitUntilDone(timeout:)`; throws `CancellationError` if the task is

@@ -12,15 +12,16 @@ import Synchronization
 /// ```
 ///
 /// The state is one atomic word: `isDone` and the `result()` of a finished future are one load,
-/// without a lock. Threads waiting for the result park on the future in the package's parking
+/// without a lock. `init()`, `setResult` on a future nobody waits for and `result()` or
+/// `exception()` of a finished future are inlined into the caller, specialized for its `Value`. Threads waiting for the result park on the future in the package's parking
 /// lot; completing it wakes them all, then tells the `wait` and `asCompleted` calls watching it,
 /// then runs the done callbacks, in the order they were added, outside the future's lock.
 ///
 /// Two futures are equal only if they are the same object.
 public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, CustomStringConvertible {
-    // @unchecked Sendable: `outcome` is written once, under `word`, before the state says finished
-    // (with release ordering) and read only after an acquiring load has seen finished; `callbacks`
-    // and `waiters` are accessed only under `word`.
+    // @unchecked Sendable: `storedValue` and `storedFailure` are written once, under `word`, before the state
+    // says finished (with release ordering) and read only after an acquiring load has seen
+    // finished; `callbacks` and `waiters` are accessed only under `word`.
 
     @usableFromInline static var pending: UInt32 { 0 }
     @usableFromInline static var running: UInt32 { 1 }
@@ -29,19 +30,34 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     @usableFromInline static var stateMask: UInt32 { 3 }
     /// Set while threads may be parked on the future, so that completing it wakes them.
     @usableFromInline static var parkedBit: UInt32 { 4 }
+    /// Set (under `word`) once a done callback or a waiter is registered, so that completing the
+    /// future takes the path that serves them.
+    @usableFromInline static var listenersBit: UInt32 { 8 }
 
-    /// The state (low two bits) and whether threads are parked; changed under `word`, except for
-    /// the parked bit, which waiters set and clear under the parking lot's bucket lock.
+    /// The state (low two bits), whether threads are parked and whether callbacks or waiters are
+    /// registered; changed under `word`, except for the parked bit, which waiters set and clear
+    /// under the parking lot's bucket lock.
     @usableFromInline
     let state = Atomic<UInt32>(Future.pending)
     /// The lock word guarding the fields below.
-    private let word = Atomic<UInt32>(RawLock.unlocked)
     @usableFromInline
-    var outcome: Result<Value, any Error>? = nil
-    private var callbacks: [@Sendable (Future<Value>) -> Void] = []
-    private var waiters: [FutureWaiter<Value>] = []
+    let word = Atomic<UInt32>(RawLock.unlocked)
+    /// The value, once finished with one (`()` before). Boxed in an existential, which carries its
+    /// own type: destroying it needs no generic metadata, so the unspecialized `deinit` stays
+    /// cheap. (Unchecked exclusivity: written once under `word`, read after the state says
+    /// finished.)
+    @usableFromInline @exclusivity(unchecked)
+    var storedValue: any Sendable = ()
+    /// The error, once finished with one.
+    @usableFromInline @exclusivity(unchecked)
+    var storedFailure: (any Error)? = nil
+    @usableFromInline @exclusivity(unchecked)
+    var callbacks: [@Sendable (Future<Value>) -> Void] = []
+    @usableFromInline @exclusivity(unchecked)
+    var waiters: [FutureWaiter<Value>] = []
 
     /// Creates a pending future, as Python's `Future()`.
+    @inlinable
     public init() {}
 
     // MARK: State
@@ -64,9 +80,32 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
 
     /// Whether the future finished with an error (not cancelled).
     var hasFailed: Bool {
-        guard state.load(ordering: .acquiring) & Future.stateMask == Future.finished else { return false }
-        if case .failure = outcome { return true }
-        return false
+        state.load(ordering: .acquiring) & Future.stateMask == Future.finished && storedFailure != nil
+    }
+
+    /// The outcome of a finished future (`nil` before).
+    var outcome: Result<Value, any Error>? {
+        if let storedFailure { return .failure(storedFailure) }
+        guard state.load(ordering: .acquiring) & Future.stateMask == Future.finished else { return nil }
+        return .success(Future.unbox(storedValue))
+    }
+
+    /// The value `box` holds, which is a `Value` boxed by `setResult` (a `Value` that is itself an
+    /// existential is opened by the boxing, hence the cast then).
+    @inlinable @inline(__always)
+    static func unbox(_ box: any Sendable) -> Value {
+        @inline(__always)
+        func project<Boxed>(_ boxed: Boxed) -> Value {
+            if Boxed.self == Value.self { return unsafeBitCast(boxed, to: Value.self) }
+            return boxed as! Value
+        }
+        return project(box)
+    }
+
+    /// The value of a future finished with one.
+    @inlinable @inline(__always)
+    var finishedValue: Value {
+        Future.unbox(storedValue)
     }
 
     // MARK: Results
@@ -85,7 +124,8 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     @inlinable
     public func result(timeout: Double? = nil) throws -> Value {
         if _fastPath(state.load(ordering: .acquiring) & Future.stateMask == Future.finished) {
-            return try outcome.unsafelyUnwrapped.get()
+            if let storedFailure { throw storedFailure }
+            return finishedValue
         }
         return try resultSlow(timeout: timeout)
     }
@@ -105,10 +145,19 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     /// - Throws: `ThreadingError.Kind.cancelled` when the future was cancelled; `.timeout` when
     ///   `timeout` passed first; `.valueError` for a NaN timeout and `.overflowError` above
     ///   `timeoutMax`, when the call would wait.
+    /// - Complexity: One atomic load when the future is finished.
+    @inlinable
     public func exception(timeout: Double? = nil) throws -> (any Error)? {
+        if _fastPath(state.load(ordering: .acquiring) & Future.stateMask == Future.finished) {
+            return storedFailure
+        }
+        return try exceptionSlow(timeout: timeout)
+    }
+
+    @usableFromInline
+    func exceptionSlow(timeout: Double?) throws -> (any Error)? {
         try waitUntilDone(timeout: timeout)
-        if case .failure(let error) = outcome.unsafelyUnwrapped { return error }
-        return nil
+        return storedFailure
     }
 
     /// Returns once the future is finished; throws `.cancelled`, `.timeout` or a timeout argument
@@ -227,7 +276,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
             case Future.pending:
                 let (exchanged, seen) = state.compareExchange(
                     expected: current,
-                    desired: (current & Future.parkedBit) | Future.running,
+                    desired: (current & ~Future.stateMask) | Future.running,
                     ordering: .acquiringAndReleasing
                 )
                 if exchanged { return true }
@@ -245,8 +294,40 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     /// - Throws: `ThreadingError.Kind.invalidState` ("FINISHED: <description>" or
     ///   "CANCELLED: <description>") when the future is already finished or cancelled; it is
     ///   left as it was.
+    /// - Complexity: Two atomic operations and one exchange when no callback or waiter is
+    ///   registered and the lock is free.
+    @inlinable
     public func setResult(_ value: Value) throws {
+        if _fastPath(RawLock.tryLock(word)) {
+            let current = state.load(ordering: .relaxed)
+            // Pending or running, with no parked thread, callback or waiter: store and publish.
+            if _fastPath(current == Future.pending || current == Future.running) {
+                self.storedValue = value
+                // An exchange, not a store: a waiter may set the parked bit meanwhile.
+                let old = state.exchange(Future.finished, ordering: .acquiringAndReleasing)
+                let unlocked = RawLock.unlock(word)
+                let wasParked = old & Future.parkedBit != 0
+                if _fastPath(unlocked && !wasParked) { return }
+                finishedQuickly(unlocked: unlocked, wasParked: wasParked)
+                return
+            }
+            unlockAfterTryLock()
+        }
         try complete(.success(value))
+    }
+
+    /// The end of `setResult`'s quick path when the lock is contended or threads are parked:
+    /// releases the lock (unless `unlocked`) and wakes the parked threads.
+    @usableFromInline
+    func finishedQuickly(unlocked: Bool, wasParked: Bool) {
+        if !unlocked { RawLock.unlockContended(address(of: word)) }
+        if wasParked { ParkingLot.unparkAll(key: key) }
+    }
+
+    /// Releases the lock taken by `setResult`'s quick path before it falls back to `complete`.
+    @usableFromInline
+    func unlockAfterTryLock() {
+        unlock()
     }
 
     /// Finishes the future with `error`: `result()` rethrows it, `exception()` returns it.
@@ -259,6 +340,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     }
 
     /// Finishes the future with `outcome`, or throws `.invalidState` if it is done.
+    @usableFromInline
     func complete(_ outcome: Result<Value, any Error>) throws(ThreadingError) {
         lock()
         let current = state.load(ordering: .relaxed)
@@ -267,7 +349,10 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
             let prefix = current & Future.stateMask == Future.finished ? "FINISHED" : "CANCELLED"
             throw ThreadingError(.invalidState, "\(prefix): \(description)")
         }
-        self.outcome = outcome
+        switch outcome {
+        case .success(let value): self.storedValue = value
+        case .failure(let error): self.storedFailure = error
+        }
         // An exchange, not a store: a waiter may set the parked bit meanwhile, without the lock.
         let old = state.exchange(Future.finished, ordering: .acquiringAndReleasing)
         var failed = false
@@ -312,6 +397,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
         lock()
         if state.load(ordering: .relaxed) & Future.stateMask < Future.cancelledState {
             callbacks.append(fn)
+            state.bitwiseOr(Future.listenersBit, ordering: .relaxed)
             unlock()
             return
         }
@@ -342,6 +428,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
         defer { unlock() }
         guard state.load(ordering: .relaxed) & Future.stateMask < Future.cancelledState else { return false }
         waiters.append(waiter)
+        state.bitwiseOr(Future.listenersBit, ordering: .relaxed)
         return true
     }
 

@@ -5,6 +5,7 @@ import Synchronization
 ///
 /// A future tells its waiters after it has become done, outside its own lock; a waiter that has
 /// already been served ignores the news. The waiting thread parks on the waiter's address.
+@usableFromInline
 final class FutureWaiter<Value: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: every mutable field is in `state`, a Protected.
 
@@ -120,6 +121,7 @@ final class FutureWaiter<Value: Sendable>: @unchecked Sendable {
 /// copy) when there are none.
 ///
 /// - Complexity: O(n), with an open-addressing table of addresses on the stack for small inputs.
+@inlinable
 func uniqueFutures<Value>(_ futures: [Future<Value>]) -> [Future<Value>] {
     let count = futures.count
     if count < 2 { return futures }
@@ -154,7 +156,8 @@ func uniqueFutures<Value>(_ futures: [Future<Value>]) -> [Future<Value>] {
     return repeated ? removingRepeats(futures) : futures
 }
 
-private func removingRepeats<Value>(_ futures: [Future<Value>]) -> [Future<Value>] {
+@usableFromInline
+func removingRepeats<Value>(_ futures: [Future<Value>]) -> [Future<Value>] {
     var seen = Set<ObjectIdentifier>()
     seen.reserveCapacity(futures.count)
     return futures.filter { seen.insert(ObjectIdentifier($0)).inserted }

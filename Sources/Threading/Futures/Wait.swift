@@ -29,13 +29,32 @@ public enum ReturnWhen: Sendable {
 /// - Throws: `ThreadingError.Kind.valueError` for a NaN timeout and `.overflowError` above
 ///   `timeoutMax`, when the call would wait.
 /// - Complexity: O(n) for n futures; without a wait, a few nanoseconds per future and no
-///   allocation beyond the returned arrays.
+///   allocation beyond the returned arrays (none when every future is done and none repeats).
+@inlinable
 public func wait<T>(
     _ futures: [Future<T>],
     timeout: Double? = nil,
     returnWhen: ReturnWhen = .allCompleted
 ) throws -> (done: [Future<T>], notDone: [Future<T>]) {
+    // Inlined, so specialized for the caller's `T`: when every future is done, whatever
+    // `returnWhen` asks, the answer is all of them.
     let futures = uniqueFutures(futures)
+    var allDone = true
+    for future in futures where !future.isDone {
+        allDone = false
+        break
+    }
+    if allDone { return (futures, []) }
+    return try waitForUnique(futures, timeout: timeout, returnWhen: returnWhen)
+}
+
+/// `wait(_:timeout:returnWhen:)` for futures without repeats, not all done.
+@usableFromInline
+func waitForUnique<T>(
+    _ futures: [Future<T>],
+    timeout: Double?,
+    returnWhen: ReturnWhen
+) throws -> (done: [Future<T>], notDone: [Future<T>]) {
     var doneCount = 0
     var anyFailed = false
     for future in futures where future.isDone {

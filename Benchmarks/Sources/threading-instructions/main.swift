@@ -90,7 +90,7 @@ let arguments = CommandLine.arguments
 guard arguments.count == 3, let n = Int(arguments[2]), n > 0 else {
     print(
         "usage: threading-instructions rlock|pthread-recursive|semaphore|sem_t|lock|mutex"
-            + "|future-set-result|mutex-future|future-result|future-exception|future-wait-100|empty N"
+            + "|future-set-result|mutex-future|future-result|future-exception|future-wait-100|pool-submit|empty N"
     )
     exit(2)
 }
@@ -144,6 +144,15 @@ case "future-wait-100":
     var sum = 0
     for _ in 0..<n { sum &+= futureWait(futures) }
     if sum == 42 { print(sum) }
+case "pool-submit":
+    // N empty items submitted to a one-worker pool, then waited for: the submit side and the
+    // worker's side together.
+    let pool = try! ThreadPoolExecutor(maxWorkers: 1)
+    var futures: [Future<Void>] = []
+    futures.reserveCapacity(n)
+    for _ in 0..<n { futures.append(try! pool.submit {}) }
+    _ = try! wait(futures)
+    pool.shutdown()
 case "empty":
     var sum = 0
     for i in 0..<n { sum = nothing(sum &+ i) }

@@ -60,7 +60,7 @@ final class AsCompletedState<T: Sendable>: @unchecked Sendable {
     /// waiter. A yielded future is let go of (`nil`), so the iteration keeps no result alive.
     private var watched: [Future<T>?]
     private var watchedIndex: [ObjectIdentifier: Int] = [:]
-    private var waiter: FutureWaiter<T>?
+    private var waiter: FutureWaiter?
     private let total: Int
     private var yielded = 0
     private let limit: Result<WaitLimit, ThreadingError>
@@ -70,7 +70,7 @@ final class AsCompletedState<T: Sendable>: @unchecked Sendable {
         self.limit = limit
         var done: [Future<T>] = []
         var watched: [Future<T>] = []
-        let waiter = futures.allSatisfy(\.isDone) ? nil : FutureWaiter<T>(mode: .asCompleted, remaining: 0)
+        let waiter = futures.allSatisfy(\.isDone) ? nil : FutureWaiter(mode: .asCompleted, remaining: 0)
         for future in futures {
             if let waiter, future.addWaiter(waiter) {
                 watched.append(future)
@@ -132,7 +132,7 @@ final class AsCompletedState<T: Sendable>: @unchecked Sendable {
     private enum Step {
         case yield(Future<T>)
         case end
-        case wait(FutureWaiter<T>, Deadline)
+        case wait(FutureWaiter, Deadline)
     }
 
     private func step() throws(ThreadingError) -> Step {
@@ -142,7 +142,7 @@ final class AsCompletedState<T: Sendable>: @unchecked Sendable {
                 return .yield(future)
             }
             guard yielded < total, let waiter else { return .end }
-            let completed = waiter.takeCompleted()
+            let completed = waiter.takeCompleted(of: T.self)
             if !completed.isEmpty {
                 forget(completed)
                 ready = completed.reversed()
@@ -161,7 +161,7 @@ final class AsCompletedState<T: Sendable>: @unchecked Sendable {
     /// After the deadline: throws the timeout, unless futures finished as it passed (they are
     /// yielded first).
     private func timedOut() throws(ThreadingError) {
-        let late = waiter?.takeCompleted() ?? []
+        let late = waiter?.takeCompleted(of: T.self) ?? []
         guard late.isEmpty else {
             forget(late)
             ready = late.reversed()

@@ -90,7 +90,11 @@ extension Future {
                     if future.isCancelled {
                         continuation.resume(throwing: CancellationError())
                     } else {
-                        continuation.resume(with: future.outcome.unsafelyUnwrapped)
+                        if let failure = future.storedFailure {
+                            continuation.resume(throwing: failure)
+                        } else {
+                            continuation.resume(returning: future.finishedValue)
+                        }
                     }
                 }
             }

@@ -51,10 +51,12 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     /// The error, once finished with one.
     @usableFromInline @exclusivity(unchecked)
     var storedFailure: (any Error)? = nil
+    /// The done callbacks and the waiters, `nil` until one is added: a future nobody listens to
+    /// releases nothing for them.
     @usableFromInline @exclusivity(unchecked)
-    var callbacks: [@Sendable (Future<Value>) -> Void] = []
+    var callbacks: [@Sendable (AnyObject) -> Void]? = nil
     @usableFromInline @exclusivity(unchecked)
-    var waiters: [FutureWaiter<Value>] = []
+    var waiters: [FutureWaiter]? = nil
 
     /// Creates a pending future, as Python's `Future()`.
     @inlinable
@@ -313,7 +315,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
             }
             unlockAfterTryLock()
         }
-        try complete(.success(value))
+        try complete(value: value, failure: nil)
     }
 
     /// The end of `setResult`'s quick path when the lock is contended or threads are parked:
@@ -336,12 +338,14 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     ///   "CANCELLED: <description>") when the future is already finished or cancelled; it is
     ///   left as it was.
     public func setException(_ error: any Error) throws {
-        try complete(.failure(error))
+        try complete(value: nil, failure: error)
     }
 
-    /// Finishes the future with `outcome`, or throws `.invalidState` if it is done.
+    /// Finishes the future with the boxed `value` or with `failure`, or throws `.invalidState` if
+    /// it is done. Its arguments' types do not depend on `Value`, so that unspecialized callers
+    /// look up no generic metadata.
     @usableFromInline
-    func complete(_ outcome: Result<Value, any Error>) throws(ThreadingError) {
+    func complete(value: (any Sendable)?, failure: (any Error)?) throws(ThreadingError) {
         lock()
         let current = state.load(ordering: .relaxed)
         guard current & Future.stateMask < Future.cancelledState else {
@@ -349,38 +353,22 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
             let prefix = current & Future.stateMask == Future.finished ? "FINISHED" : "CANCELLED"
             throw ThreadingError(.invalidState, "\(prefix): \(description)")
         }
-        switch outcome {
-        case .success(let value): self.storedValue = value
-        case .failure(let error): self.storedFailure = error
-        }
+        if let value { self.storedValue = value }
+        if let failure { self.storedFailure = failure }
         // An exchange, not a store: a waiter may set the parked bit meanwhile, without the lock.
         let old = state.exchange(Future.finished, ordering: .acquiringAndReleasing)
-        var failed = false
-        if case .failure = outcome { failed = true }
-        finishLocked(wasParked: old & Future.parkedBit != 0, failed: failed)
+        finishLocked(wasParked: old & Future.parkedBit != 0, failed: failure != nil)
     }
 
     /// With the lock held and the state just made final: releases the lock, wakes the parked
     /// threads, tells the waiters, runs the callbacks.
     private func finishLocked(wasParked: Bool, failed: Bool) {
-        let callbacks = self.callbacks.isEmpty ? [] : takeCallbacks()
-        let waiters = self.waiters.isEmpty ? [] : takeWaiters()
+        let callbacks = self.callbacks.take() ?? []
+        let waiters = self.waiters.take() ?? []
         unlock()
         if wasParked { ParkingLot.unparkAll(key: key) }
         for waiter in waiters { waiter.futureDone(self, failed: failed) }
         for callback in callbacks { callback(self) }
-    }
-
-    private func takeCallbacks() -> [@Sendable (Future<Value>) -> Void] {
-        var taken: [@Sendable (Future<Value>) -> Void] = []
-        swap(&taken, &callbacks)
-        return taken
-    }
-
-    private func takeWaiters() -> [FutureWaiter<Value>] {
-        var taken: [FutureWaiter<Value>] = []
-        swap(&taken, &waiters)
-        return taken
     }
 
     // MARK: Callbacks and waiters
@@ -396,7 +384,9 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     public func addDoneCallback(_ fn: @escaping @Sendable (Future<Value>) -> Void) {
         lock()
         if state.load(ordering: .relaxed) & Future.stateMask < Future.cancelledState {
-            callbacks.append(fn)
+            // Type-erased, so that running them needs no metadata of a `Value`-dependent type.
+            let erased: @Sendable (AnyObject) -> Void = { fn(unsafeDowncast($0, to: Future<Value>.self)) }
+            if callbacks == nil { callbacks = [erased] } else { callbacks!.append(erased) }
             state.bitwiseOr(Future.listenersBit, ordering: .relaxed)
             unlock()
             return
@@ -423,20 +413,20 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
 
     /// Registers `waiter` to be told when the future is done; returns `false` (and registers
     /// nothing) if it is done already.
-    func addWaiter(_ waiter: FutureWaiter<Value>) -> Bool {
+    func addWaiter(_ waiter: FutureWaiter) -> Bool {
         lock()
         defer { unlock() }
         guard state.load(ordering: .relaxed) & Future.stateMask < Future.cancelledState else { return false }
-        waiters.append(waiter)
+        if waiters == nil { waiters = [waiter] } else { waiters!.append(waiter) }
         state.bitwiseOr(Future.listenersBit, ordering: .relaxed)
         return true
     }
 
     /// Unregisters `waiter` (nothing if it is not registered).
-    func removeWaiter(_ waiter: FutureWaiter<Value>) {
+    func removeWaiter(_ waiter: FutureWaiter) {
         lock()
-        let index = waiters.firstIndex { $0 === waiter }
-        let removed = index.map { waiters.remove(at: $0) }
+        let index = waiters?.firstIndex { $0 === waiter }
+        let removed = index.map { waiters!.remove(at: $0) }
         unlock()
         _ = removed  // released after the lock
     }

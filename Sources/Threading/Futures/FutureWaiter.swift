@@ -5,8 +5,11 @@ import Synchronization
 ///
 /// A future tells its waiters after it has become done, outside its own lock; a waiter that has
 /// already been served ignores the news. The waiting thread parks on the waiter's address.
+///
+/// Not generic: the futures it collects are kept as `AnyObject`s, so that the completing thread,
+/// running unspecialized code, looks up no generic metadata to tell it.
 @usableFromInline
-final class FutureWaiter<Value: Sendable>: @unchecked Sendable {
+final class FutureWaiter: @unchecked Sendable {
     // @unchecked Sendable: every mutable field is in `state`, a Protected.
 
     /// When the waiting thread is to wake.
@@ -29,7 +32,7 @@ final class FutureWaiter<Value: Sendable>: @unchecked Sendable {
         /// Whether the waiting thread is parked (or about to).
         var parked = false
         /// For `.asCompleted`: futures done and not yet taken, in completion order.
-        var completed: [Future<Value>] = []
+        var completed: [any AnyObject & Sendable] = []
     }
 
     let mode: Mode
@@ -43,7 +46,7 @@ final class FutureWaiter<Value: Sendable>: @unchecked Sendable {
 
     /// Called by `future` once it is done (by `wait` itself for a future done before it could be
     /// registered): counts it and wakes the waiting thread when the condition now holds.
-    func futureDone(_ future: Future<Value>, failed: Bool) {
+    func futureDone(_ future: any AnyObject & Sendable, failed: Bool) {
         let wake = state.withLock { state -> Bool in
             switch mode {
             case .firstCompleted:
@@ -72,13 +75,14 @@ final class FutureWaiter<Value: Sendable>: @unchecked Sendable {
 
     /// Takes the futures collected so far (`.asCompleted`), in completion order, and resets the
     /// trigger.
-    func takeCompleted() -> [Future<Value>] {
-        state.withLock { state in
+    func takeCompleted<Value>(of _: Value.Type) -> [Future<Value>] {
+        let taken = state.withLock { state in
             state.triggered = false
-            var taken: [Future<Value>] = []
+            var taken: [any AnyObject & Sendable] = []
             swap(&taken, &state.completed)
             return taken
         }
+        return taken.map { unsafeDowncast($0, to: Future<Value>.self) }
     }
 
     /// Parks the calling thread until the condition holds or `deadline` passes; returns whether

@@ -1,6 +1,7 @@
 import Synchronization
 
 /// One queued unit of a pool's work.
+@usableFromInline
 enum PoolItem: Sendable {
     /// Work submitted with `submit` or `map`.
     case work(PoolWork)
@@ -11,6 +12,7 @@ enum PoolItem: Sendable {
 }
 
 /// Submitted work and its future, type-erased (CPython's `_WorkItem`).
+@usableFromInline
 class PoolWork: @unchecked Sendable {
     // @unchecked Sendable: an abstract class without state; subclasses are immutable.
 
@@ -26,11 +28,13 @@ class PoolWork: @unchecked Sendable {
 }
 
 /// `submit`'s work item: the closure and its future.
+@usableFromInline
 final class FutureWork<T: Sendable>: PoolWork, @unchecked Sendable {
     // @unchecked Sendable: both fields are `let`s of Sendable types.
     let future: Future<T>
     let fn: @Sendable () throws -> T
 
+    @usableFromInline
     init(future: Future<T>, fn: @escaping @Sendable () throws -> T) {
         self.future = future
         self.fn = fn
@@ -41,14 +45,18 @@ final class FutureWork<T: Sendable>: PoolWork, @unchecked Sendable {
             beforeCompleting()
             return
         }
-        let outcome: Result<T, any Error>
+        // setResult and setException, not a Result: their paths need no metadata of a type made
+        // from T, which this unspecialized code would look up for every item.
+        let value: T
         do {
-            outcome = .success(try fn())
+            value = try fn()
         } catch {
-            outcome = .failure(error)
+            beforeCompleting()
+            try? future.setException(error)
+            return
         }
         beforeCompleting()
-        try? future.complete(outcome)
+        try? future.setResult(value)
     }
 
     override func cancel() {
@@ -62,6 +70,7 @@ final class FutureWork<T: Sendable>: PoolWork, @unchecked Sendable {
 
 /// A pool's shared state: its queue, its workers and its flags. The workers hold the core, not
 /// the `ThreadPoolExecutor`, so that dropping the executor shuts the pool down.
+@usableFromInline
 final class PoolCore: @unchecked Sendable {
     // @unchecked Sendable: mutable state is in `state` (Protected) and `spare` (atomic); the
     // rest are `let`s of Sendable types.
@@ -103,6 +112,7 @@ final class PoolCore: @unchecked Sendable {
     }
 
     /// Queues `item`, starting a worker if none is idle and the pool has room for one.
+    @usableFromInline
     func enqueue(_ item: PoolItem) throws(ThreadingError) {
         try state.withLock { (state) throws(ThreadingError) in
             if state.broken { throw .brokenThreadPool }

@@ -26,6 +26,7 @@ import Synchronization
 public final class ThreadPoolExecutor: @unchecked Sendable {
     // @unchecked Sendable: its only state is `core`, which is Sendable.
 
+    @usableFromInline
     let core: PoolCore
 
     /// The number of workers the pool starts at most.
@@ -74,6 +75,7 @@ public final class ThreadPoolExecutor: @unchecked Sendable {
     ///   process is exiting, "can't start new thread" when the OS refuses a worker;
     ///   `.brokenThreadPool` when an initializer has failed.
     /// - Complexity: O(1); starts a thread when no worker is idle and fewer than `maxWorkers` run.
+    @inlinable
     public func submit<T: Sendable>(_ fn: @escaping @Sendable () throws -> T) throws -> Future<T> {
         let future = Future<T>()
         try core.enqueue(.work(FutureWork(future: future, fn: fn)))

@@ -65,7 +65,7 @@ func waitForUnique<T>(
     if (returnWhen == .firstCompleted && doneCount > 0) || anyFailed { return split(futures) }
 
     guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return split(futures) }
-    let mode: FutureWaiter<T>.Mode
+    let mode: FutureWaiter.Mode
     switch returnWhen {
     case .firstCompleted: mode = .firstCompleted
     case .firstException: mode = .firstException
@@ -75,7 +75,7 @@ func waitForUnique<T>(
     watched.reserveCapacity(futures.count - doneCount)
     // Every future is counted once: by its own notification, or here if it is done already
     // (some may have finished since the count above).
-    let waiter = FutureWaiter<T>(mode: mode, remaining: futures.count)
+    let waiter = FutureWaiter(mode: mode, remaining: futures.count)
     for future in futures {
         if future.addWaiter(waiter) {
             watched.append(future)

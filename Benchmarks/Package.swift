@@ -7,12 +7,18 @@ import PackageDescription
 //     swift run -c release --package-path Benchmarks threading-benchmarks
 let package = Package(
     name: "swift-threading-benchmarks",
-    dependencies: [.package(name: "swift-threading", path: "..")],
+    dependencies: [
+        .package(name: "swift-threading", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
     targets: [
         .target(name: "CBench", cSettings: [.define("_GNU_SOURCE")]),
         .executableTarget(
             name: "threading-benchmarks",
-            dependencies: [.product(name: "Threading", package: "swift-threading"), "CBench"]
+            dependencies: [
+                .product(name: "Threading", package: "swift-threading"), "CBench",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "threading-instructions",

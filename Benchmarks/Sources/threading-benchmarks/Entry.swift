@@ -20,6 +20,7 @@ struct ThreadingBenchmarks {
         LockWorkloads.run(options, report)
         HandoffWorkloads.run(options, report)
         QueueWorkloads.run(options, report)
+        FutureWorkloads.run(options, report)
         CostWorkloads.run(options, report)
         ThreadWorkloads.run(options, report)
 

@@ -76,6 +76,8 @@ let allWorkloads = [
     "lockedvalue-buffer-pinned", "lockedvalue-buffer-unpinned", "barrier-2-pinned", "barrier-4-pinned",
     "timed-wait-overshoot", "bytes", "cpu-blocked", "thread-start-join", "thread-local-read",
     "queue-pingpong-pinned", "queue-stream", "queue-uncontended", "queue-mpmc",
+    "futures-roundtrip-pinned", "futures-submit-many-pinned", "futures-set-result", "futures-wait-100",
+    "futures-run-async",
 ]
 
 /// Measures every candidate `samples` times, interleaved (one sample of each in turn, the order

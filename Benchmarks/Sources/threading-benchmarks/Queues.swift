@@ -50,7 +50,7 @@ enum QueuePeers {
     )
     static let python: Bool = compile("python3", "python3 -c 'import queue'", peer: "CPython queue")
 
-    private static func compile(_ tool: String, _ command: String, peer: String) -> Bool {
+    static func compile(_ tool: String, _ command: String, peer: String) -> Bool {
         guard shell("command -v \(tool) >/dev/null 2>&1") != nil else {
             print("note: \(tool) not found: the \(peer) peers are skipped")
             return false

@@ -106,6 +106,7 @@ final class Harness {
             case "event": workloads.append(EventWorkload(threads: threads, board: board, log: log))
             case "queue": workloads.append(QueueWorkload(threads: threads, board: board, log: log))
             case "tasks": workloads.append(TaskWorkload(threads: threads, board: board, log: log))
+            case "executor": workloads.append(ExecutorWorkload(threads: threads, board: board, log: log))
             case "barrier":
                 workloads.append(BarrierWorkload(threads: threads, board: board, log: log, seed: options.seed))
             default: workloads.append(ChurnWorkload(threads: threads, board: board, log: log))

@@ -31,14 +31,16 @@ struct Options: Sendable {
     static let exitUsage: Int32 = 64
 
     /// The workloads, by the names `--only` takes.
-    static let workloads = ["lock", "rlock", "condition", "semaphore", "event", "barrier", "queue", "tasks", "churn"]
+    static let workloads = [
+        "lock", "rlock", "condition", "semaphore", "event", "barrier", "queue", "tasks", "executor", "churn",
+    ]
 
     static let usage = """
         usage: threading-stress [--seconds N] [--threads T] [--seed S] [--only W,...]
 
         Runs randomized workloads over every primitive of Threading at once (Lock, RLock,
-        Condition, Semaphore, BoundedSemaphore, Event, Barrier, the queues, Thread, Timer, Local,
-        ThreadLocal),
+        Condition, Semaphore, BoundedSemaphore, Event, Barrier, the queues, ThreadPoolExecutor,
+        Thread, Timer, Local, ThreadLocal),
         checks their invariants continuously, and prints one summary line per primitive.
 
           --seconds N   how long to run (default 10; fractions allowed)
@@ -47,8 +49,9 @@ struct Options: Sendable {
                         the same seed gives every worker the same schedule of operations
           --only W,...  run only these workloads (for debugging; default all): lock, rlock,
                         condition, semaphore (both kinds), event, barrier, queue (Queue,
-                        LifoQueue, PriorityQueue, SimpleQueue), churn (Thread, Timer, Local,
-                        ThreadLocal)
+                        LifoQueue, PriorityQueue, SimpleQueue), tasks, executor
+                        (ThreadPoolExecutor, Future, wait, asCompleted), churn (Thread, Timer,
+                        Local, ThreadLocal)
           --help        this text
 
         A watchdog reports every worker and what it is blocked on when nothing progresses for

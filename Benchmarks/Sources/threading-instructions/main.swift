@@ -6,6 +6,7 @@
 // are the difference between the counts of two runs (N = 2M and N = 1M, say) divided by the
 // difference in N, which cancels the program's start-up and exit; see Benchmarks/README.md.
 
+import Dispatch
 import Glibc
 import Synchronization
 import Threading
@@ -90,7 +91,7 @@ let arguments = CommandLine.arguments
 guard arguments.count == 3, let n = Int(arguments[2]), n > 0 else {
     print(
         "usage: threading-instructions rlock|pthread-recursive|semaphore|sem_t|lock|mutex"
-            + "|future-set-result|mutex-future|future-result|future-exception|future-wait-100|pool-submit|empty N"
+            + "|future-set-result|mutex-future|future-result|future-exception|future-wait-100|pool-submit|pool-run|empty N"
     )
     exit(2)
 }
@@ -152,6 +153,16 @@ case "pool-submit":
     futures.reserveCapacity(n)
     for _ in 0..<n { futures.append(try! pool.submit {}) }
     _ = try! wait(futures)
+    pool.shutdown()
+case "pool-run":
+    // N `await pool.run {}` in a row from one task, on a one-worker pool.
+    let pool = try! ThreadPoolExecutor(maxWorkers: 1)
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        for _ in 0..<n { try! await pool.run {} }
+        done.signal()
+    }
+    done.wait()
     pool.shutdown()
 case "empty":
     var sum = 0

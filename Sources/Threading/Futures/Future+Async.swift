@@ -82,7 +82,9 @@ extension Future {
     }
 
     /// Waits for the future without regard to the task's cancellation, which cancels the future
-    /// instead: what `ThreadPoolExecutor.run` awaits.
+    /// instead: what `ThreadPoolExecutor.run` awaits. Inlined, so that the continuation and the
+    /// callback are specialized in the caller.
+    @inlinable
     func valueCancellingFuture() async throws -> Value {
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Value, any Error>) in

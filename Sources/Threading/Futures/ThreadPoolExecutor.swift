@@ -95,6 +95,7 @@ public final class ThreadPoolExecutor: @unchecked Sendable {
     /// - Returns: What `fn` returns.
     /// - Throws: What `fn` throws; what `submit` throws; `CancellationError` when the task was
     ///   cancelled before the work started.
+    @inlinable
     public func run<T: Sendable>(_ fn: @escaping @Sendable () throws -> T) async throws -> T {
         try Task.checkCancellation()
         return try await submit(fn).valueCancellingFuture()

@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(name: "swift-threading", path: ".."),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     ],
     targets: [
         .target(name: "CBench", cSettings: [.define("_GNU_SOURCE")]),
@@ -18,6 +19,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Threading", package: "swift-threading"), "CBench",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ]
         ),
         .executableTarget(

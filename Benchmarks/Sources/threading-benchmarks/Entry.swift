@@ -14,6 +14,12 @@ struct ThreadingBenchmarks {
             "swift-threading benchmarks: medians of \(options.samples) interleaved samples per figure"
                 + " (contended locks: medians over 100 ms windows); ratio = ours / reference peer, lower is better"
         )
+        print(
+            "process CPU affinity at start: \(startupAffinity.cpus)"
+                + (startupAffinity.count == 1
+                    ? ""
+                    : " (task rows want the whole process on one CPU: `taskset -c 0 threading-benchmarks --filter task`)")
+        )
         print("")
         print(Row.header)
         let report = Report()
@@ -23,6 +29,7 @@ struct ThreadingBenchmarks {
         FutureWorkloads.run(options, report)
         CostWorkloads.run(options, report)
         ThreadWorkloads.run(options, report)
+        TaskWorkloads.run(options, report)
 
         let missed = report.rows.filter { $0.verdict.met == false }
         print("")

@@ -78,6 +78,7 @@ let allWorkloads = [
     "queue-pingpong-pinned", "queue-stream", "queue-uncontended", "queue-mpmc",
     "futures-roundtrip-pinned", "futures-submit-many-pinned", "futures-set-result", "futures-wait-100",
     "futures-run-async",
+    "task-handoff", "task-thread-roundtrip", "task-semaphore-uncontended", "task-timed-wait-overshoot",
 ]
 
 /// Measures every candidate `samples` times, interleaved (one sample of each in turn, the order

@@ -4,7 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Pins the calling thread to `cpu`, or to every CPU when `cpu` < 0. Returns 0 or errno.
+/// Pins the calling thread to `cpu`, or (when `cpu` < 0) back to the CPUs the process started on.
+/// Returns 0 or errno.
 int cbench_pin(int cpu);
 /// The usable size of the heap block at `pointer` (`malloc_usable_size`).
 size_t cbench_malloc_usable_size(void *pointer);
@@ -16,4 +17,6 @@ double cbench_thread_cpu_seconds(void);
 double cbench_cpu_seconds_of(pthread_t thread);
 /// Keeps `value` alive as far as the optimizer knows.
 void cbench_blackhole(uint64_t value);
+/// Writes the CPUs the process started on ("0,1") into `buffer`; returns how many there are.
+int cbench_startup_affinity(char *buffer, size_t size);
 #endif

@@ -254,7 +254,7 @@ enum TaskWorkloads {
                         _ = try! pong.acquire()
                     }
                     let elapsed = now() - start
-                    _ = runTask { await partner.value }
+                    runTask { await partner.value }
                     return elapsed / Double(rounds) * 1e6
                 },
                 {

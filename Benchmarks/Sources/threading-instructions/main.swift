@@ -85,13 +85,88 @@ final class MutexFuture: Sendable {
     return future.get()!
 }
 
+/// The benchmarks' floor: a `Mutex` around a count and a FIFO list of continuations.
+final class FloorSemaphore: Sendable {
+    struct State {
+        var value: Int
+        var waiters: [UnsafeContinuation<Void, Never>] = []
+    }
+    let state: Mutex<State>
+
+    init(_ value: Int) {
+        state = Mutex(State(value: value))
+        state.withLock { $0.waiters.reserveCapacity(4) }
+    }
+
+    func acquire() async {
+        let took = state.withLock { state -> Bool in
+            guard state.value > 0 else { return false }
+            state.value -= 1
+            return true
+        }
+        if took { return }
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if state.value > 0 {
+                    state.value -= 1
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.value += 1
+            return nil
+        }
+        waiter?.resume()
+    }
+}
+
+/// Runs `body` in a detached task and blocks this thread until it ends.
+func runTask(_ body: @escaping @Sendable () async -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        await body()
+        done.signal()
+    }
+    done.wait()
+}
+
+/// `n` round trips between two tasks: `release` one way, `acquire` back.
+func taskPingPong(
+    _ n: Int,
+    release: @escaping @Sendable (_ partner: Bool) -> Void,
+    acquire: @escaping @Sendable (_ partner: Bool) async -> Void
+) {
+    runTask {
+        let partner = Task.detached {
+            for _ in 0..<n {
+                await acquire(true)
+                release(true)
+            }
+        }
+        for _ in 0..<n {
+            release(false)
+            await acquire(false)
+        }
+        await partner.value
+    }
+}
+
 @inline(never) func nothing(_ value: Int) -> Int { value &+ 1 }
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let n = Int(arguments[2]), n > 0 else {
     print(
         "usage: threading-instructions rlock|pthread-recursive|semaphore|sem_t|lock|mutex"
-            + "|future-set-result|mutex-future|future-result|future-exception|future-wait-100|pool-submit|pool-run|empty N"
+            + "|future-set-result|mutex-future|future-result|future-exception|future-wait-100|pool-submit|pool-run|empty"
+            + "|task-semaphore|task-floor|task-semaphore-pingpong|task-event-pingpong|task-floor-pingpong N"
     )
     exit(2)
 }
@@ -168,6 +243,47 @@ case "empty":
     var sum = 0
     for i in 0..<n { sum = nothing(sum &+ i) }
     if sum == 42 { print(sum) }
+case "task-semaphore":
+    let semaphore = try! Threading.Semaphore(1)
+    runTask {
+        for _ in 0..<n {
+            _ = try! await semaphore.acquire()
+            try! semaphore.release()
+        }
+    }
+case "task-floor":
+    let semaphore = FloorSemaphore(1)
+    runTask {
+        for _ in 0..<n {
+            await semaphore.acquire()
+            semaphore.release()
+        }
+    }
+case "task-semaphore-pingpong":
+    let semaphores = [try! Threading.Semaphore(0), try! Threading.Semaphore(0)]
+    taskPingPong(
+        n,
+        release: { try! semaphores[$0 ? 1 : 0].release() },
+        acquire: { _ = try! await semaphores[$0 ? 0 : 1].acquire() }
+    )
+case "task-event-pingpong":
+    let events = [Event(), Event()]
+    taskPingPong(
+        n,
+        release: { events[$0 ? 1 : 0].set() },
+        acquire: {
+            let event = events[$0 ? 0 : 1]
+            _ = try! await event.wait()
+            event.clear()
+        }
+    )
+case "task-floor-pingpong":
+    let semaphores = [FloorSemaphore(0), FloorSemaphore(0)]
+    taskPingPong(
+        n,
+        release: { semaphores[$0 ? 1 : 0].release() },
+        acquire: { await semaphores[$0 ? 0 : 1].acquire() }
+    )
 default:
     print("unknown operation \(arguments[1])")
     exit(2)

@@ -260,7 +260,7 @@ extension Barrier {
     ///   while waiting; the error thrown by `action`, in the party that ran it; `.valueError` for
     ///   NaN and `.overflowError` above `timeoutMax` (the arrival is then withdrawn).
     @discardableResult
-    public func wait(timeout: Double? = nil) async throws -> Int {
+    public nonisolated(nonsending) func wait(timeout: Double? = nil) async throws -> Int {
         let timeout = timeout ?? defaultTimeout
         lock()
         // A reset completes when the parties of the interrupted generation have left.
@@ -324,7 +324,7 @@ extension Barrier {
     /// - Returns: The arrival index.
     /// - Throws: As `wait(timeout:)` for the same value in seconds.
     @discardableResult
-    public func wait(timeout: Duration) async throws -> Int {
+    public nonisolated(nonsending) func wait(timeout: Duration) async throws -> Int {
         try await wait(timeout: timeout.timeoutSeconds)
     }
 }

@@ -21,7 +21,7 @@ extension Event {
     ///   the flag is unset.
     @inlinable
     @discardableResult
-    public func wait(timeout: Double? = nil) async throws -> Bool {
+    public nonisolated(nonsending) func wait(timeout: Double? = nil) async throws -> Bool {
         if _fastPath(isSet) { return true }
         return try await waitSuspending(timeout: timeout)
     }
@@ -37,12 +37,12 @@ extension Event {
     /// - Throws: As `wait(timeout:)` for the same value in seconds.
     @inlinable
     @discardableResult
-    public func wait(timeout: Duration) async throws -> Bool {
+    public nonisolated(nonsending) func wait(timeout: Duration) async throws -> Bool {
         try await wait(timeout: timeout.timeoutSeconds)
     }
 
     @usableFromInline
-    func waitSuspending(timeout: Double?) async throws -> Bool {
+    nonisolated(nonsending) func waitSuspending(timeout: Double?) async throws -> Bool {
         guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return isSet }
         let result = await ParkingLot.parkTask(
             key: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()),

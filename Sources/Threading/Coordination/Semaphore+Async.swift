@@ -24,7 +24,10 @@ extension Semaphore {
     /// - Complexity: One atomic compare-and-swap when a unit is available.
     @inlinable
     @discardableResult
-    public final func acquire(blocking: Bool = true, timeout: Double? = nil) async throws -> Bool {
+    public nonisolated(nonsending) final func acquire(
+        blocking: Bool = true,
+        timeout: Double? = nil
+    ) async throws -> Bool {
         if _slowPath(!blocking && timeout != nil) { throw ThreadingError.semaphoreNonBlockingTimeout }
         if _fastPath(tryTake()) { return true }
         return try await acquireSuspending(blocking: blocking, timeout: timeout)
@@ -37,7 +40,7 @@ extension Semaphore {
     /// - Throws: `CancellationError` when the task is cancelled while it waits.
     @inlinable
     @discardableResult
-    public final func acquire() async throws -> Bool {
+    public nonisolated(nonsending) final func acquire() async throws -> Bool {
         if _fastPath(tryTake()) { return true }
         return try await acquireSuspending(blocking: true, timeout: nil)
     }
@@ -54,12 +57,12 @@ extension Semaphore {
     /// - Throws: As `acquire(blocking:timeout:)` for the same value in seconds.
     @inlinable
     @discardableResult
-    public final func acquire(blocking: Bool = true, timeout: Duration) async throws -> Bool {
+    public nonisolated(nonsending) final func acquire(blocking: Bool = true, timeout: Duration) async throws -> Bool {
         try await acquire(blocking: blocking, timeout: timeout.timeoutSeconds)
     }
 
     @usableFromInline
-    final func acquireSuspending(blocking: Bool, timeout: Double?) async throws -> Bool {
+    nonisolated(nonsending) final func acquireSuspending(blocking: Bool, timeout: Double?) async throws -> Bool {
         if !blocking { return false }
         guard case .until(let deadline) = try WaitLimit.forWait(timeout) else { return tryTake() }
         var tookWithoutParking = false

@@ -32,7 +32,7 @@ extension ParkingLot {
     ///   - undo: After a `.timedOut` or `.cancelled` result, runs under the bucket lock with
     ///     whether other waiters remain on `key`, to take back what `validate` announced.
     @usableFromInline
-    static func parkTask(
+    nonisolated(nonsending) static func parkTask(
         key: UnsafeRawPointer,
         deadline: Deadline,
         validate: () -> Bool,

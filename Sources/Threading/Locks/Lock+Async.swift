@@ -23,7 +23,7 @@ extension Lock {
     /// - Complexity: One atomic compare-and-swap when the lock is free.
     @inlinable
     @discardableResult
-    public func acquire(blocking: Bool = true, timeout: Double? = nil) async throws -> Bool {
+    public nonisolated(nonsending) func acquire(blocking: Bool = true, timeout: Double? = nil) async throws -> Bool {
         if _fastPath(timeout == nil && RawLock.tryLock(word)) { return true }
         return try await acquireSuspending(blocking: blocking, timeout: timeout)
     }
@@ -35,7 +35,7 @@ extension Lock {
     /// - Throws: `CancellationError` when the task is cancelled while it waits.
     @inlinable
     @discardableResult
-    public func acquire() async throws -> Bool {
+    public nonisolated(nonsending) func acquire() async throws -> Bool {
         if _fastPath(RawLock.tryLock(word)) { return true }
         return try await acquireSuspending(blocking: true, timeout: nil)
     }
@@ -52,7 +52,7 @@ extension Lock {
     /// - Throws: As `acquire(blocking:timeout:)` for the same value in seconds.
     @inlinable
     @discardableResult
-    public func acquire(blocking: Bool = true, timeout: Duration) async throws -> Bool {
+    public nonisolated(nonsending) func acquire(blocking: Bool = true, timeout: Duration) async throws -> Bool {
         try await acquire(blocking: blocking, timeout: timeout.timeoutSeconds)
     }
 
@@ -84,7 +84,7 @@ extension Lock {
     }
 
     @usableFromInline
-    func acquireSuspending(blocking: Bool, timeout: Double?) async throws -> Bool {
+    nonisolated(nonsending) func acquireSuspending(blocking: Bool, timeout: Double?) async throws -> Bool {
         guard case .until(let deadline) = try WaitLimit.forLock(blocking: blocking, timeout: timeout) else {
             return RawLock.tryLock(word)
         }

@@ -18,7 +18,11 @@ extension Queue {
     ///   - timeout: The longest wait, in seconds; `nil` waits without limit, `0` does not wait.
     /// - Throws: `CancellationError` when the task is cancelled while it waits; otherwise as
     ///   `put(_:block:timeout:)`.
-    public final func put(_ item: Element, block: Bool = true, timeout: Double? = nil) async throws {
+    public nonisolated(nonsending) final func put(
+        _ item: Element,
+        block: Bool = true,
+        timeout: Double? = nil
+    ) async throws {
         lock()
         if try startPut(block: block, timeout: timeout) {
             let deadline = try startWaitForRoom(block: block, timeout: timeout)
@@ -52,7 +56,7 @@ extension Queue {
     /// - Returns: The item.
     /// - Throws: `CancellationError` when the task is cancelled while it waits; otherwise as
     ///   `get(block:timeout:)`.
-    public final func get(block: Bool = true, timeout: Double? = nil) async throws -> Element {
+    public nonisolated(nonsending) final func get(block: Bool = true, timeout: Double? = nil) async throws -> Element {
         lock()
         try startGet(block: block, timeout: timeout)
         if _slowPath(ring.count <= reservedItems) {
@@ -78,7 +82,7 @@ extension Queue {
     /// else changes.
     ///
     /// - Throws: `CancellationError` only, when the task is cancelled while it waits.
-    public final func join() async throws {
+    public nonisolated(nonsending) final func join() async throws {
         lock()
         while unfinished > 0 {
             waitingJoiners += 1
@@ -114,7 +118,7 @@ extension SimpleQueue {
     /// - Returns: The first item.
     /// - Throws: `CancellationError` when the task is cancelled while it waits; otherwise as
     ///   `get(block:timeout:)`.
-    public func get(block: Bool = true, timeout: Double? = nil) async throws -> Element {
+    public nonisolated(nonsending) func get(block: Bool = true, timeout: Double? = nil) async throws -> Element {
         if _slowPath(block && timeout != nil) { try SimpleQueue.check(timeout: timeout!) }
         lock()
         if let item = takeReady() { return item }

@@ -15,7 +15,7 @@ extension Thread {
     ///   `ThreadingError.Kind.runtimeError` when the thread was not started ("cannot join thread
     ///   before it is started") or is a dummy thread ("cannot join a dummy thread");
     ///   `.valueError` for NaN; `.overflowError` above `timeoutMax`, when the call would wait.
-    public func join(timeout: Double? = nil) async throws {
+    public nonisolated(nonsending) func join(timeout: Double? = nil) async throws {
         if kind == .dummy { throw ThreadingError(.runtimeError, "cannot join a dummy thread") }
         guard hasStarted else {
             throw ThreadingError(.runtimeError, "cannot join thread before it is started")
@@ -36,7 +36,7 @@ extension Thread {
     /// - Parameters:
     ///   - timeout: The longest wait; negative is zero.
     /// - Throws: As `join(timeout:)` for the same value in seconds.
-    public func join(timeout: Duration) async throws {
+    public nonisolated(nonsending) func join(timeout: Duration) async throws {
         try await join(timeout: timeout.timeoutSeconds)
     }
 }

@@ -14,6 +14,7 @@
 
 #if defined(__linux__)
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #endif
 
@@ -55,6 +56,15 @@ int cthreading_pin_to_cpu(int cpu) {
 #else
     (void)cpu;
     return ENOTSUP;  // Darwin has no thread affinity (only hints): callers that pin skip it
+#endif
+}
+
+int cthreading_set_timer_slack(unsigned long nanoseconds) {
+#if defined(__linux__)
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0) == 0 ? 0 : errno;
+#else
+    (void)nanoseconds;
+    return ENOTSUP;
 #endif
 }
 

@@ -43,6 +43,11 @@ int cthreading_getname(pthread_t thread, char *buffer, size_t size);
 /// (ENOTSUP on Darwin, which has no thread affinity).
 int cthreading_pin_to_cpu(int cpu);
 
+/// Sets the calling thread's timer slack (how late the kernel may end its timed sleeps, to
+/// batch wake-ups; 50 µs by default on Linux) to `nanoseconds`. Returns 0 or errno (ENOTSUP
+/// where there is no such setting).
+int cthreading_set_timer_slack(unsigned long nanoseconds);
+
 /// 1 where `cthreading_pin_to_cpu` can pin (Linux), 0 elsewhere: tests and benchmarks that pin skip.
 int cthreading_can_pin(void);
 

@@ -8,6 +8,14 @@ extension Lock {
     /// whatever thread it resumes on. Waiting tasks are served in arrival order; threads blocked
     /// on the same lock sleep on its futex word and take turns with them.
     ///
+    /// Known limitation: unlike the other primitives, a `Lock` keeps two lines, not one. Tasks
+    /// wait in the parking lot, first come first served; threads sleep on the lock's futex word,
+    /// as the kernel queues them. A release that finds both wakes one sleeping thread and then
+    /// offers the lock to the oldest task, which takes it if it is still free: so a task usually
+    /// goes ahead of threads that were waiting longer, and the woken thread sleeps again. A thread
+    /// that has waited more than 1 ms asks for the lock and is handed it at a following release
+    /// (CPython's eventual fairness), which no task can take over, so threads are not starved.
+    ///
     /// Cancel safety: a task cancelled while it waits leaves the line and throws
     /// `CancellationError` without the lock; if the lock was already handed to it, the call
     /// returns `true` and the task holds it (release it). A call that finds the lock free takes it

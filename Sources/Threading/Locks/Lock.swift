@@ -10,6 +10,10 @@ import Synchronization
 /// `acquire` on the same thread blocks (or times out) instead of trapping, and misuse throws
 /// `ThreadingError` as Python raises.
 ///
+/// Tasks wait for it with `try await lock.acquire()`, in a line of their own: see that method for
+/// how threads and tasks take turns (not one first-come-first-served line, as on the other
+/// primitives).
+///
 /// ```swift
 /// let lock = Lock()
 /// try lock.acquire()

@@ -14,17 +14,18 @@ let package = Package(
     ],
     targets: [
         .target(name: "CBench", cSettings: [.define("_GNU_SOURCE")]),
+        .target(name: "Floors"),
         .executableTarget(
             name: "threading-benchmarks",
             dependencies: [
                 .product(name: "Threading", package: "swift-threading"), "CBench",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"), "Floors",
             ]
         ),
         .executableTarget(
             name: "threading-instructions",
-            dependencies: [.product(name: "Threading", package: "swift-threading")]
+            dependencies: [.product(name: "Threading", package: "swift-threading"), "Floors"]
         ),
     ],
     swiftLanguageModes: [.v6]

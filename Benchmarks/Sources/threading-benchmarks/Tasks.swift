@@ -10,6 +10,7 @@
 import AsyncAlgorithms
 import CBench
 import Dispatch
+import Floors
 import Glibc
 import Synchronization
 import Threading
@@ -58,50 +59,6 @@ func taskPingPong(rounds: Int, _ body: @escaping @Sendable (_ partner: Bool) asy
         let elapsed = now() - start
         await partner.value
         return elapsed / Double(rounds) * 1e6
-    }
-}
-
-/// The floor: the least a FIFO semaphore for tasks can be, a `Mutex` around a count and a list of
-/// continuations (no cancellation, no timeout, no threads).
-final class FloorSemaphore: Sendable {
-    struct State {
-        var value: Int
-        var waiters: [UnsafeContinuation<Void, Never>] = []
-    }
-    let state: Mutex<State>
-
-    init(_ value: Int) {
-        state = Mutex(State(value: value))
-        state.withLock { $0.waiters.reserveCapacity(4) }
-    }
-
-    func acquire() async {
-        let took = state.withLock { state -> Bool in
-            guard state.value > 0 else { return false }
-            state.value -= 1
-            return true
-        }
-        if took { return }
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.value > 0 {
-                    state.value -= 1
-                    return true
-                }
-                state.waiters.append(continuation)
-                return false
-            }
-            if ready { continuation.resume() }
-        }
-    }
-
-    func release() {
-        let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
-            state.value += 1
-            return nil
-        }
-        waiter?.resume()
     }
 }
 

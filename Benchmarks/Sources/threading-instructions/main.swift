@@ -7,6 +7,7 @@
 // difference in N, which cancels the program's start-up and exit; see Benchmarks/README.md.
 
 import Dispatch
+import Floors
 import Glibc
 import Synchronization
 import Threading
@@ -83,49 +84,6 @@ final class MutexFuture: Sendable {
     let future = makeMutexFuture()
     future.set(value)
     return future.get()!
-}
-
-/// The benchmarks' floor: a `Mutex` around a count and a FIFO list of continuations.
-final class FloorSemaphore: Sendable {
-    struct State {
-        var value: Int
-        var waiters: [UnsafeContinuation<Void, Never>] = []
-    }
-    let state: Mutex<State>
-
-    init(_ value: Int) {
-        state = Mutex(State(value: value))
-        state.withLock { $0.waiters.reserveCapacity(4) }
-    }
-
-    func acquire() async {
-        let took = state.withLock { state -> Bool in
-            guard state.value > 0 else { return false }
-            state.value -= 1
-            return true
-        }
-        if took { return }
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.value > 0 {
-                    state.value -= 1
-                    return true
-                }
-                state.waiters.append(continuation)
-                return false
-            }
-            if ready { continuation.resume() }
-        }
-    }
-
-    func release() {
-        let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
-            state.value += 1
-            return nil
-        }
-        waiter?.resume()
-    }
 }
 
 /// Runs `body` in a detached task and blocks this thread until it ends.

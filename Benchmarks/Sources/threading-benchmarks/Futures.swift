@@ -42,19 +42,7 @@ enum FuturePeers {
                 "\(pin)python3 '\(QueuePeers.sources)/futures_peers.py' \(workload) \(max(3, samples / 3))"
             )
         }
-        var figures: [(String, Double)] = []
-        for command in commands {
-            guard let output = QueuePeers.shell(command) else {
-                print("note: `\(command)` failed")
-                continue
-            }
-            for line in output.split(separator: "\n") {
-                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...])
-                else { continue }
-                figures.append((String(line[..<space]), value))
-            }
-        }
-        return figures
+        return QueuePeers.figures(of: commands)
     }
 }
 

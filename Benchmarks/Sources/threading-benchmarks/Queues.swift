@@ -69,6 +69,12 @@ enum QueuePeers {
         if java { commands.append("\(pin)java -cp '\(build)' QueuePeers \(workload) \(samples)") }
         if rust { commands.append("\(pin)'\(build)/queue_peers' \(workload) \(samples)") }
         if python { commands.append("\(pin)python3 '\(sources)/queue_peers.py' \(workload) \(max(3, samples / 3))") }
+        return figures(of: commands)
+    }
+
+    /// Runs each peer command; the figures they print, one `name value` per line, by name. A
+    /// command that fails is noted and skipped.
+    static func figures(of commands: [String]) -> [(String, Double)] {
         var figures: [(String, Double)] = []
         for command in commands {
             guard let output = shell(command) else {

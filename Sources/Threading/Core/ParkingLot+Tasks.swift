@@ -42,7 +42,10 @@ extension ParkingLot {
         let node = UnsafeMutablePointer<WaitNode>.allocate(capacity: 1)
         node.initialize(to: WaitNode(key: key))
         let handle = TaskWaitHandle(node: node)
-        let result = await withTaskCancellationHandler {
+        // The executor-inheriting form of `withTaskCancellationHandler`: this function already
+        // runs on its caller's executor (`nonisolated(nonsending)`), and the `isolation:` form
+        // would switch executors on the way in and out (about 400 instructions a wait).
+        let result = await _unsafeInheritExecutor_withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<TaskParkResult, Never>) in
                 let bucket = Buckets.bucket(for: key)
                 Buckets.lock(bucket)

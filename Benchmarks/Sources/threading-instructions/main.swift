@@ -235,6 +235,13 @@ case "task-event-pingpong":
             event.clear()
         }
     )
+case "task-cancellable-floor-pingpong":
+    let semaphores = [CancellableFloorSemaphore(0), CancellableFloorSemaphore(0)]
+    taskPingPong(
+        n,
+        release: { semaphores[$0 ? 1 : 0].release() },
+        acquire: { try! await semaphores[$0 ? 0 : 1].acquire() }
+    )
 case "task-floor-pingpong":
     let semaphores = [FloorSemaphore(0), FloorSemaphore(0)]
     taskPingPong(

@@ -177,6 +177,35 @@ enum TaskWorkloads {
                         }
                     }
                 },
+                {
+                    let ping = Queue<Int>()
+                    let pong = Queue<Int>()
+                    return taskPingPong(rounds: rounds) { partner in
+                        for i in 0..<rounds {
+                            if partner {
+                                let item = try! await ping.get()
+                                try! await pong.put(item)
+                            } else {
+                                try! await ping.put(i)
+                                _ = try! await pong.get()
+                            }
+                        }
+                    }
+                },
+                {
+                    let ping = SimpleQueue<Int>()
+                    let pong = SimpleQueue<Int>()
+                    return taskPingPong(rounds: rounds) { partner in
+                        for i in 0..<rounds {
+                            if partner {
+                                pong.put(try! await ping.get())
+                            } else {
+                                ping.put(i)
+                                _ = try! await pong.get()
+                            }
+                        }
+                    }
+                },
             ]
         )
         let peers = [
@@ -203,6 +232,18 @@ enum TaskWorkloads {
                 target: .ratioAtMost(1.2)
             )
         )
+        for (name, index) in [("Queue", 6), ("SimpleQueue", 7)] {
+            report.add(
+                Row(
+                    "task-handoff: 2 tasks, await \(name) put/get round trip, \(taskPlacement)",
+                    unit: "µs",
+                    ours: m[index],
+                    peers: peers,
+                    against: "Mutex+UnsafeContinuation floor",
+                    target: .ratioAtMost(1.2)
+                )
+            )
+        }
         // The floor cannot be cancelled; every wait here can. The same target against the
         // least a cancellable wait costs (a `withTaskCancellationHandler` around the floor's).
         report.add(

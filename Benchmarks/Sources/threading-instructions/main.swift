@@ -242,6 +242,20 @@ case "task-cancellable-floor-pingpong":
         release: { semaphores[$0 ? 1 : 0].release() },
         acquire: { try! await semaphores[$0 ? 0 : 1].acquire() }
     )
+case "task-queue-pingpong":
+    let queues = [Queue<Int>(), Queue<Int>()]
+    taskPingPong(
+        n,
+        release: { try! queues[$0 ? 1 : 0].put(0) },
+        acquire: { _ = try! await queues[$0 ? 0 : 1].get() }
+    )
+case "task-simplequeue-pingpong":
+    let queues = [SimpleQueue<Int>(), SimpleQueue<Int>()]
+    taskPingPong(
+        n,
+        release: { queues[$0 ? 1 : 0].put(0) },
+        acquire: { _ = try! await queues[$0 ? 0 : 1].get() }
+    )
 case "task-floor-pingpong":
     let semaphores = [FloorSemaphore(0), FloorSemaphore(0)]
     taskPingPong(

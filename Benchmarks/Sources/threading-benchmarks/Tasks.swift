@@ -313,14 +313,38 @@ enum TaskWorkloads {
                         }
                     }
                 },
+                {
+                    // The same trip at the floor: the task waits on the floor semaphore, the
+                    // thread on a DispatchSemaphore.
+                    let ping = FloorSemaphore(0)
+                    let pong = DispatchSemaphore(value: 0)
+                    let partner = Task.detached {
+                        for _ in 0..<rounds {
+                            await ping.acquire()
+                            pong.signal()
+                        }
+                    }
+                    let start = now()
+                    for _ in 0..<rounds {
+                        ping.release()
+                        pong.wait()
+                    }
+                    let elapsed = now() - start
+                    runTask { await partner.value }
+                    return elapsed / Double(rounds) * 1e6
+                },
             ]
         )
+        let peers = [
+            ("DispatchSemaphore pair thread↔thread", m[1]), ("Semaphore pair thread↔thread", m[2]),
+            ("floor thread→task→thread", m[3]),
+        ]
         report.add(
             Row(
                 "task-thread-roundtrip: thread→task→thread through 2 Semaphores, \(taskPlacement)",
                 unit: "µs",
                 ours: m[0],
-                peers: [("DispatchSemaphore pair thread↔thread", m[1]), ("Semaphore pair thread↔thread", m[2])],
+                peers: peers,
                 against: "DispatchSemaphore pair thread↔thread",
                 target: .ratioAtMost(1.1)
             )

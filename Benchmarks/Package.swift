@@ -25,7 +25,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "threading-instructions",
-            dependencies: [.product(name: "Threading", package: "swift-threading"), "Floors"]
+            dependencies: [.product(name: "Threading", package: "swift-threading"), "Floors", "CBench"]
         ),
     ],
     swiftLanguageModes: [.v6]

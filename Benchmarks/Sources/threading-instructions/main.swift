@@ -6,6 +6,7 @@
 // are the difference between the counts of two runs (N = 2M and N = 1M, say) divided by the
 // difference in N, which cancels the program's start-up and exit; see Benchmarks/README.md.
 
+import CBench
 import Dispatch
 import Floors
 import Glibc
@@ -119,12 +120,88 @@ func taskPingPong(
 
 @inline(never) func nothing(_ value: Int) -> Int { value &+ 1 }
 
+@inline(never) func queuePutGet(_ queue: Threading.Queue<Int>, _ value: Int) -> Int {
+    try! queue.put(value)
+    return try! queue.get()
+}
+
+@inline(never) func simpleQueuePutGet(_ queue: SimpleQueue<Int>, _ value: Int) -> Int {
+    queue.put(value)
+    return try! queue.get()
+}
+
+/// The floor the queues' `put` + `get` are compared with: a `Mutex` around an array used as a
+/// ring, no waiting, no bound (what a queue's lock and storage cost by themselves).
+final class MutexArrayQueue: Sendable {
+    private struct Storage {
+        var items: [Int] = []
+        var head = 0
+    }
+    private let storage = Mutex(Storage())
+
+    func put(_ item: Int) { storage.withLock { $0.items.append(item) } }
+
+    func get() -> Int? {
+        storage.withLock { s -> Int? in
+            guard s.head < s.items.count else { return nil }
+            let item = s.items[s.head]
+            s.head += 1
+            if s.head == s.items.count {
+                s.items.removeAll(keepingCapacity: true)
+                s.head = 0
+            }
+            return item
+        }
+    }
+}
+
+@inline(never) func mutexArrayPutGet(_ queue: MutexArrayQueue, _ value: Int) -> Int {
+    queue.put(value)
+    return queue.get()!
+}
+
+/// Pins the calling thread to CPU 0.
+func pinToCPU0() {
+    _ = cbench_pin(0)
+}
+
+/// `n` round trips between two threads, both on CPU 0: `hand(partner)` passes the turn,
+/// `take(partner)` waits for it (for futex and context-switch counts per round trip).
+func threadPingPong(_ n: Int, hand: @escaping @Sendable (Bool) -> Void, take: @escaping @Sendable (Bool) -> Void) {
+    pinToCPU0()
+    let partner = Thread(target: {
+        pinToCPU0()
+        for _ in 0..<n {
+            take(true)
+            hand(true)
+        }
+    })
+    try! partner.start()
+    for _ in 0..<n {
+        hand(false)
+        take(false)
+    }
+    try! partner.join()
+}
+
+/// `n` items from this thread to another one (unpinned), for futex and context-switch counts.
+func threadStream(_ n: Int, put: @escaping @Sendable (Int) -> Void, get: @escaping @Sendable () -> Void) {
+    let consumer = Thread(target: {
+        for _ in 0..<n { get() }
+    })
+    try! consumer.start()
+    for i in 0..<n { put(i) }
+    try! consumer.join()
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let n = Int(arguments[2]), n > 0 else {
     print(
         "usage: threading-instructions rlock|pthread-recursive|semaphore|sem_t|lock|mutex"
             + "|future-set-result|mutex-future|future-result|future-exception|future-wait-100|pool-submit|pool-run|empty"
-            + "|task-semaphore|task-floor|task-semaphore-pingpong|task-event-pingpong|task-floor-pingpong N"
+            + "|task-semaphore|task-floor|task-semaphore-pingpong|task-event-pingpong|task-floor-pingpong"
+            + "|queue-put-get|bounded-queue-put-get|simplequeue-put-get|mutex-array-put-get"
+            + "|queue-pingpong|simplequeue-pingpong|event-pingpong|queue-stream|bounded-queue-stream N"
     )
     exit(2)
 }
@@ -263,6 +340,49 @@ case "task-floor-pingpong":
         release: { semaphores[$0 ? 1 : 0].release() },
         acquire: { await semaphores[$0 ? 0 : 1].acquire() }
     )
+case "queue-put-get":
+    let queue = Threading.Queue<Int>()
+    var sum = 0
+    for i in 0..<n { sum &+= queuePutGet(queue, i) }
+    if sum == 42 { print(sum) }
+case "bounded-queue-put-get":
+    let queue = Threading.Queue<Int>(maxsize: 64)
+    var sum = 0
+    for i in 0..<n { sum &+= queuePutGet(queue, i) }
+    if sum == 42 { print(sum) }
+case "simplequeue-put-get":
+    let queue = SimpleQueue<Int>()
+    var sum = 0
+    for i in 0..<n { sum &+= simpleQueuePutGet(queue, i) }
+    if sum == 42 { print(sum) }
+case "mutex-array-put-get":
+    let queue = MutexArrayQueue()
+    var sum = 0
+    for i in 0..<n { sum &+= mutexArrayPutGet(queue, i) }
+    if sum == 42 { print(sum) }
+case "queue-pingpong":
+    let queues = [Threading.Queue<Int>(), Threading.Queue<Int>()]
+    threadPingPong(n, hand: { try! queues[$0 ? 1 : 0].put(1) }, take: { _ = try! queues[$0 ? 0 : 1].get() })
+case "simplequeue-pingpong":
+    let queues = [SimpleQueue<Int>(), SimpleQueue<Int>()]
+    threadPingPong(n, hand: { queues[$0 ? 1 : 0].put(1) }, take: { _ = try! queues[$0 ? 0 : 1].get() })
+case "event-pingpong":
+    let events = [Event(), Event()]
+    threadPingPong(
+        n,
+        hand: { events[$0 ? 1 : 0].set() },
+        take: {
+            let event = events[$0 ? 0 : 1]
+            _ = try! event.wait()
+            event.clear()
+        }
+    )
+case "queue-stream":
+    let queue = Threading.Queue<Int>()
+    threadStream(n, put: { try! queue.put($0) }, get: { _ = try! queue.get() })
+case "bounded-queue-stream":
+    let queue = Threading.Queue<Int>(maxsize: 64)
+    threadStream(n, put: { try! queue.put($0) }, get: { _ = try! queue.get() })
 default:
     print("unknown operation \(arguments[1])")
     exit(2)

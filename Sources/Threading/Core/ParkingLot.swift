@@ -139,6 +139,31 @@ enum ParkingLot {
         requeueingOnto lockWord: UnsafePointer<Atomic<UInt32>>? = nil,
         _ decide: (_ moreWaiting: Bool) -> UInt?
     ) -> Int {
+        let dequeued = dequeue(key: key, decide)
+        wake(dequeued, requeueingOnto: lockWord)
+        return dequeued.count
+    }
+
+    /// Waiters taken off their queue by `dequeue(key:_:)`, oldest first, each with its token, not
+    /// woken yet: `wake(_:requeueingOnto:)` wakes them.
+    @usableFromInline
+    struct Dequeued {
+        /// The oldest, linked to the next through `next`.
+        var first: UnsafeMutablePointer<WaitNode>?
+        /// How many.
+        @usableFromInline var count: Int
+    }
+
+    /// The first half of `unpark(key:requeueingOnto:_:)`: takes the waiters on `key` off the
+    /// queue, oldest first, for as long as `decide` hands out tokens, without waking them.
+    ///
+    /// A primitive that decides under its own lock whom to serve calls this under that lock and
+    /// `wake(_:requeueingOnto:)` once it has released it, so that the woken thread finds the lock
+    /// free and no wake-up waits for a lock: one `FUTEX_WAKE` per waiter, where moving it onto
+    /// the lock word costs a requeue and a wake. Every dequeued waiter must be passed to `wake`:
+    /// until then it sleeps (its deadline passed, it waits for the wake-up that is owed to it).
+    @usableFromInline
+    static func dequeue(key: UnsafeRawPointer, _ decide: (_ moreWaiting: Bool) -> UInt?) -> Dequeued {
         let bucket = Buckets.bucket(for: key)
         var woken: UnsafeMutablePointer<WaitNode>? = nil
         var count = 0
@@ -156,11 +181,21 @@ enum ParkingLot {
             candidate = following
         }
         Buckets.unlock(bucket)
+        return Dequeued(first: reversed(woken), count: count)
+    }
 
+    /// The second half of `unpark(key:requeueingOnto:_:)`: wakes the waiters `dequeue(key:_:)`
+    /// took off their queue, in that order.
+    ///
+    /// With `lockWord` (the futex word of a `RawLock` that the woken threads will take next,
+    /// held by the caller), a thread asleep in the kernel is not woken but moved to sleep on the
+    /// lock word (`FUTEX_CMP_REQUEUE`), and gets its token with `requeued` added.
+    @usableFromInline
+    static func wake(_ dequeued: Dequeued, requeueingOnto lockWord: UnsafePointer<Atomic<UInt32>>? = nil) {
         // Wake in the order dequeued. Read `next` before the store: once the state says
         // "unparked", the waiter may return and its stack (the node) is gone. The futex wake on a
         // gone node can at worst wake some other futex user spuriously, which futex users allow.
-        woken = reversed(woken)
+        var woken = dequeued.first
         while let node = woken {
             woken = node.pointee.next
             if let continuation = node.pointee.continuation {
@@ -202,7 +237,6 @@ enum ParkingLot {
             state.pointee.store(WaitNode.unparked, ordering: .releasing)
             Platform.futexWake(state, count: 1)
         }
-        return count
     }
 
     /// Unparks every thread waiting on `key` with `token`; returns how many.

@@ -36,8 +36,7 @@ extension Queue {
         }
         push(item)
         unfinished += 1
-        if _slowPath(waitingGetters > 0) { serveWaitingGetter() }
-        unlock()
+        if _slowPath(waitingGetters > 0) { unlockServingGetter() } else { unlock() }
     }
 
     /// Removes and returns the next item, suspending the calling task (not blocking its thread)
@@ -70,8 +69,7 @@ extension Queue {
             try finishWaitForItem(WaitOutcome(result))
         }
         let item = pop()
-        if _slowPath(waitingPutters > 0) { serveWaitingPutters() }
-        unlock()
+        if _slowPath(waitingPutters > 0) { unlockServingPutters() } else { unlock() }
         return item
     }
 

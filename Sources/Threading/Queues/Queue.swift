@@ -63,6 +63,8 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) final var reservedRoom = 0
     /// `ring.count`, published after each change for waiters that spin before they park.
     @usableFromInline final let countHint = Atomic<Int>(0)
+    /// How long a blocked thread watches `countHint` before it parks.
+    @usableFromInline @exclusivity(unchecked) final var backoff = Backoff()
     /// Threads parked in `join()`.
     @usableFromInline @exclusivity(unchecked) final var waitingJoiners = 0
 
@@ -100,8 +102,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
         set {
             lock()
             bound = newValue
-            if waitingPutters > 0 { serveWaitingPutters() }
-            unlock()
+            if waitingPutters > 0 { unlockServingPutters() } else { unlock() }
         }
     }
 
@@ -160,8 +161,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
         if try startPut(block: block, timeout: timeout) { try waitForRoom(block: block, timeout: timeout) }
         push(item)
         unfinished += 1
-        if _slowPath(waitingGetters > 0) { serveWaitingGetter() }
-        unlock()
+        if _slowPath(waitingGetters > 0) { unlockServingGetter() } else { unlock() }
     }
 
     /// A putter's first checks, in CPython's order, lock held; throws with the lock released.
@@ -205,7 +205,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
         let deadline = try startWaitForRoom(block: block, timeout: timeout)
         waitingPutters += 1
         let result = ParkingLot.park(key: putterKey, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
-        relock(after: result)
+        lock()
         try finishWaitForRoom(WaitOutcome(result))
     }
 
@@ -289,8 +289,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
         try startGet(block: block, timeout: timeout)
         if _slowPath(ring.count <= reservedItems) { try waitForItem(block: block, timeout: timeout) }
         let item = pop()
-        if _slowPath(waitingPutters > 0) { serveWaitingPutters() }
-        unlock()
+        if _slowPath(waitingPutters > 0) { unlockServingPutters() } else { unlock() }
         return item
     }
 
@@ -327,7 +326,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
         let deadline = try startWaitForItem(block: block, timeout: timeout)
         waitingGetters += 1
         let result = ParkingLot.park(key: getterKey, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
-        relock(after: result)
+        lock()
         try finishWaitForItem(WaitOutcome(result))
     }
 
@@ -464,45 +463,44 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// How many times a waiter looks for an item or room before it parks.
-    static var spinLimit: Int { 100 }
-
-    /// Releases the lock while `stillWaiting(countHint)` holds, for a short while, and takes it
-    /// again: an item or room often comes within a microsecond when the other side runs on
-    /// another CPU, and a park costs a sleep and a wake-up. Does nothing on one CPU.
+    /// Releases the lock while `stillWaiting(countHint)` holds, for a short while (`Backoff`),
+    /// and takes it again.
     final func spinBeforeParking(_ stillWaiting: (Int) -> Bool) {
-        guard Platform.cpuCount > 1 else { return }
+        var watch = backoff
         unlock()
-        var spins = 0
-        while spins < Queue.spinLimit && stillWaiting(countHint.load(ordering: .relaxed)) {
-            Platform.spinHint()
-            spins += 1
-        }
+        watch.watch { stillWaiting(countHint.load(ordering: .relaxed)) }
         lock()
+        backoff = watch
     }
 
-    /// Reserves an item for the longest-waiting getter and wakes it; lock held.
+    /// Reserves an item for the longest-waiting getter, releases the lock and wakes the getter
+    /// (after the release, so that it finds the lock free: one wake-up, no wait for the lock).
     @usableFromInline
-    final func serveWaitingGetter() {
+    final func unlockServingGetter() {
         var served = false
-        ParkingLot.unpark(key: getterKey, requeueingOnto: address(of: word)) { _ in
+        let dequeued = ParkingLot.dequeue(key: getterKey) { _ in
             guard !served else { return nil }
             served = true
             waitingGetters -= 1
             reservedItems += 1
             return Queue.served
         }
+        unlock()
+        ParkingLot.wake(dequeued)
     }
 
-    /// Reserves the room there is for the longest-waiting putters and wakes them; lock held.
+    /// Reserves the room there is for the longest-waiting putters, releases the lock and wakes
+    /// them (after the release, so that they find the lock free).
     @usableFromInline
-    final func serveWaitingPutters() {
-        ParkingLot.unpark(key: putterKey, requeueingOnto: address(of: word)) { _ in
+    final func unlockServingPutters() {
+        let dequeued = ParkingLot.dequeue(key: putterKey) { _ in
             guard bound <= 0 || ring.count + reservedRoom < bound else { return nil }
             waitingPutters -= 1
             reservedRoom += 1
             return Queue.served
         }
+        unlock()
+        ParkingLot.wake(dequeued)
     }
 
     final func wakeJoiners() {
@@ -523,7 +521,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
 
         init(_ result: ParkingLot.ParkResult) {
             switch result {
-            case .unparked(let token): self = token & ~ParkingLot.requeued == Queue.served ? .served : .woken
+            case .unparked(let token): self = token == Queue.served ? .served : .woken
             case .timedOut, .invalid: self = .timedOut  // `validate` always queues: never `.invalid`
             }
         }
@@ -543,17 +541,6 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     }
     @usableFromInline final var putterKey: UnsafeRawPointer { getterKey + 1 }
     @usableFromInline final var joinerKey: UnsafeRawPointer { getterKey + 2 }
-
-    /// Takes the lock again after a thread's wait: a served waiter may have been moved onto the
-    /// lock word by its waker (wait morphing, so that it is not woken only to block on the lock the
-    /// waker holds) and then takes it as a woken sleeper.
-    final func relock(after result: ParkingLot.ParkResult) {
-        if case .unparked(let token) = result, token & ParkingLot.requeued != 0 {
-            _ = RawLock.lockContended(address(of: word), deadline: .never, slept: true)
-        } else {
-            lock()
-        }
-    }
 
     @inlinable @inline(__always)
     final func lock() {

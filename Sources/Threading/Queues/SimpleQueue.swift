@@ -29,6 +29,8 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
 
     /// `ring.count`, published after each change for getters that spin before they park.
     @usableFromInline let countHint = Atomic<Int>(0)
+    /// How long a blocked thread watches `countHint` before it parks.
+    @usableFromInline @exclusivity(unchecked) var backoff = Backoff()
 
     /// Creates an empty queue.
     public init() {}
@@ -57,8 +59,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
         lock()
         ring.append(item)
         countHint.store(ring.count, ordering: .relaxed)
-        if _slowPath(waitingGetters > 0) { handOff() }
-        unlock()
+        if _slowPath(waitingGetters > 0) { unlockHandingOff() } else { unlock() }
     }
 
     /// Removes and returns the first item, waiting for one if the queue is empty.
@@ -128,32 +129,23 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
             unlock()
             throw .queueEmpty
         }
-        if Platform.cpuCount > 1 {
-            // An item often comes within a microsecond when the putter runs on another CPU: look
-            // a few times, lock released, before paying for a sleep and a wake-up.
+        // An item often comes soon: watch for it a little, lock released, before paying for a
+        // sleep and a wake-up (`Backoff`).
+        var watch = backoff
+        unlock()
+        watch.watch { countHint.load(ordering: .relaxed) == 0 }
+        lock()
+        backoff = watch
+        if ring.count > reserved {
+            let item = ring.removeFirst()
+            countHint.store(ring.count, ordering: .relaxed)
             unlock()
-            var spins = 0
-            while spins < 100 && countHint.load(ordering: .relaxed) == 0 {
-                Platform.spinHint()
-                spins += 1
-            }
-            lock()
-            if ring.count > reserved {
-                let item = ring.removeFirst()
-                countHint.store(ring.count, ordering: .relaxed)
-                unlock()
-                return item
-            }
+            return item
         }
         let deadline = timeout.map { Deadline.after(seconds: $0) } ?? .never
         waitingGetters += 1
         let result = ParkingLot.park(key: key, deadline: deadline, validate: { true }, beforeSleep: { unlock() })
-        if case .unparked(let token) = result, token & ParkingLot.requeued != 0 {
-            // Moved onto the lock word by the `put` that served it: take the lock as a woken sleeper.
-            _ = RawLock.lockContended(address(of: word), deadline: .never, slept: true)
-        } else {
-            lock()
-        }
+        lock()
         switch result {
         case .unparked:
             // A `put` reserved an item for this thread.
@@ -171,20 +163,22 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
         return item
     }
 
-    /// Reserves the newest item for the longest-waiting getter and wakes it; called with the lock
-    /// held (the lock is taken before the parking lot's, by waiters and wakers alike).
+    /// Reserves the newest item for the longest-waiting getter, releases the lock and wakes the
+    /// getter; called with the lock held (the lock is taken before the parking lot's, by waiters
+    /// and wakers alike). The getter is woken after the release, so that it finds the lock free:
+    /// one wake-up, no wait for the lock.
     @usableFromInline
-    func handOff() {
+    func unlockHandingOff() {
         var handed = false
-        // The woken thread's next step is to take this lock, which the caller holds: it is moved
-        // onto the lock word and woken by the release instead (wait morphing).
-        ParkingLot.unpark(key: key, requeueingOnto: address(of: word)) { _ in
+        let dequeued = ParkingLot.dequeue(key: key) { _ in
             guard !handed else { return nil }
             handed = true
             waitingGetters -= 1
             reserved += 1
             return 1
         }
+        unlock()
+        ParkingLot.wake(dequeued)
     }
 
     @usableFromInline

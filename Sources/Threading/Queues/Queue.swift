@@ -157,7 +157,39 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// - Complexity: Amortized O(1) (O(log n) for a `PriorityQueue`).
     @inlinable
     public final func put(_ item: Element, block: Bool = true, timeout: Double? = nil) throws {
-        lock()
+        // The common case without a call that needs a stack frame: the rest is in `putLocked`.
+        guard _fastPath(RawLock.tryLock(word)) else { return try putContended(item, block: block, timeout: timeout) }
+        guard _fastPath(canPutAtOnce(block: block, timeout: timeout)) else {
+            return try putLocked(item, block: block, timeout: timeout)
+        }
+        ring.appendWithinCapacity(item)
+        countHint.store(ring.count, ordering: .relaxed)
+        unfinished &+= 1
+        unlock()
+    }
+
+    /// Whether a `put` can add its item at once, lock held, in order and without a wait or a
+    /// growth of the ring: a FIFO or LIFO queue, not shut down, without parked getters to serve,
+    /// with room, and no negative timeout to refuse on a bounded queue.
+    @inlinable @inline(__always)
+    final func canPutAtOnce(block: Bool, timeout: Double?) -> Bool {
+        if case .priority = order { return false }
+        guard !shutDown && waitingGetters == 0 && ring.count < ring.capacity else { return false }
+        guard bound > 0 else { return true }
+        return ring.count &+ reservedRoom < bound && !(block && (timeout ?? 0) < 0)
+    }
+
+    /// `put` when the lock was taken: takes it, waiting, then goes on as `putLocked`.
+    @inlinable @inline(never)
+    final func putContended(_ item: Element, block: Bool, timeout: Double?) throws {
+        _ = RawLock.lockContended(address(of: word), deadline: .never)
+        try putLocked(item, block: block, timeout: timeout)
+    }
+
+    /// `put` with the lock held, every case: checks, waits for room, adds the item, serves a
+    /// parked getter, and releases the lock.
+    @inlinable @inline(never)
+    final func putLocked(_ item: Element, block: Bool, timeout: Double?) throws {
         if try startPut(block: block, timeout: timeout) { try waitForRoom(block: block, timeout: timeout) }
         push(item)
         unfinished += 1
@@ -285,7 +317,33 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// - Complexity: O(1) (O(log n) for a `PriorityQueue`).
     @inlinable
     public final func get(block: Bool = true, timeout: Double? = nil) throws -> Element {
-        lock()
+        // The common case without a call that needs a stack frame: the rest is in `getLocked`.
+        guard _fastPath(RawLock.tryLock(word)) else { return try getContended(block: block, timeout: timeout) }
+        guard _fastPath(ring.count > reservedItems && waitingPutters == 0 && !(block && (timeout ?? 0) < 0)) else {
+            return try getLocked(block: block, timeout: timeout)
+        }
+        let item: Element
+        switch order {
+        case .fifo: item = ring.removeFirst()
+        case .lifo: item = ring.removeLast()
+        case .priority: return try getLocked(block: block, timeout: timeout)
+        }
+        countHint.store(ring.count, ordering: .relaxed)
+        unlock()
+        return item
+    }
+
+    /// `get` when the lock was taken: takes it, waiting, then goes on as `getLocked`.
+    @inlinable @inline(never)
+    final func getContended(block: Bool, timeout: Double?) throws -> Element {
+        _ = RawLock.lockContended(address(of: word), deadline: .never)
+        return try getLocked(block: block, timeout: timeout)
+    }
+
+    /// `get` with the lock held, every case: checks, waits for an item, takes it, serves parked
+    /// putters, and releases the lock.
+    @inlinable @inline(never)
+    final func getLocked(block: Bool, timeout: Double?) throws -> Element {
         try startGet(block: block, timeout: timeout)
         if _slowPath(ring.count <= reservedItems) { try waitForItem(block: block, timeout: timeout) }
         let item = pop()

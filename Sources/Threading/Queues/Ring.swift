@@ -36,6 +36,13 @@ struct Ring<Element> {
         count &+= 1
     }
 
+    /// Adds `element` after the last one; the ring must not be full.
+    @inlinable @inline(__always)
+    mutating func appendWithinCapacity(_ element: consuming Element) {
+        slot(count).initialize(to: element)
+        count &+= 1
+    }
+
     /// Removes and returns the first element; the ring must not be empty.
     @inlinable @inline(__always)
     mutating func removeFirst() -> Element {

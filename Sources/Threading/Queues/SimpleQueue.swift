@@ -56,7 +56,25 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     /// - Complexity: Amortized O(1).
     @inlinable
     public func putNowait(_ item: Element) {
-        lock()
+        // The common case without a call that needs a stack frame: the rest is in `putLocked`.
+        guard _fastPath(RawLock.tryLock(word)) else { return putContended(item) }
+        guard _fastPath(waitingGetters == 0 && ring.count < ring.capacity) else { return putLocked(item) }
+        ring.appendWithinCapacity(item)
+        countHint.store(ring.count, ordering: .relaxed)
+        unlock()
+    }
+
+    /// `putNowait` when the lock was taken: takes it, waiting, then goes on as `putLocked`.
+    @inlinable @inline(never)
+    func putContended(_ item: Element) {
+        _ = RawLock.lockContended(address(of: word), deadline: .never)
+        putLocked(item)
+    }
+
+    /// `putNowait` with the lock held, every case: adds the item (growing the ring), hands it to
+    /// a parked getter, and releases the lock.
+    @inlinable @inline(never)
+    func putLocked(_ item: Element) {
         ring.append(item)
         countHint.store(ring.count, ordering: .relaxed)
         if _slowPath(waitingGetters > 0) { unlockHandingOff() } else { unlock() }
@@ -77,7 +95,15 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     @inlinable
     public func get(block: Bool = true, timeout: Double? = nil) throws -> Element {
         if _slowPath(block && timeout != nil) { try SimpleQueue.check(timeout: timeout!) }
-        lock()
+        guard _fastPath(RawLock.tryLock(word)) else { return try getContended(block: block, timeout: timeout) }
+        if let item = takeReady() { return item }
+        return try getSlow(block: block, timeout: timeout)
+    }
+
+    /// `get` when the lock was taken: takes it, waiting, then takes an item or waits for one.
+    @inlinable @inline(never)
+    func getContended(block: Bool, timeout: Double?) throws(ThreadingError) -> Element {
+        _ = RawLock.lockContended(address(of: word), deadline: .never)
         if let item = takeReady() { return item }
         return try getSlow(block: block, timeout: timeout)
     }
@@ -114,11 +140,12 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     }
 
     /// Checks a blocking call's timeout as CPython's `SimpleQueue.get` does, before anything else.
+    /// (Untyped, so that the inlined `get` only passes the error on, without boxing it itself.)
     @usableFromInline
-    static func check(timeout t: Double) throws(ThreadingError) {
-        if t.isNaN { throw .nanTimeout }
-        if !(t.magnitude <= timeoutMax) { throw .timeoutTooLarge }
-        if t < 0 { throw .queueNegativeTimeout }
+    static func check(timeout t: Double) throws {
+        if t.isNaN { throw ThreadingError.nanTimeout }
+        if !(t.magnitude <= timeoutMax) { throw ThreadingError.timeoutTooLarge }
+        if t < 0 { throw ThreadingError.queueNegativeTimeout }
     }
 
     /// Waits for an item; called with the lock held and no unreserved item. Returns with the lock

@@ -116,6 +116,7 @@ extension SimpleQueue {
     /// - Returns: The first item.
     /// - Throws: `CancellationError` when the task is cancelled while it waits; otherwise as
     ///   `get(block:timeout:)`.
+    @inlinable
     public nonisolated(nonsending) func get(block: Bool = true, timeout: Double? = nil) async throws -> Element {
         if _slowPath(block && timeout != nil) { try SimpleQueue.check(timeout: timeout!) }
         lock()

@@ -447,8 +447,8 @@ func matchesFutureRepr(_ description: String, _ tail: String) -> Bool {
     // MARK: The inlined paths (setResult without listeners, result and exception of a finished future)
 
     @Test func valuesOfEveryShapeRoundTrip() throws {
-        // The value is boxed in an existential: optionals, existentials, large structs and class
-        // references come back as they went in.
+        // The value is kept in place (three words) or boxed when larger: optionals,
+        // existentials, large structs and class references come back as they went in.
         let optional = Future<Int?>()
         try optional.setResult(nil)
         #expect(try optional.result() == nil)
@@ -485,6 +485,38 @@ func matchesFutureRepr(_ description: String, _ tail: String) -> Bool {
             #expect(released.current == 0)
         }
         #expect(released.current == 1)
+    }
+
+    @Test func valueTooLargeToKeepInPlaceIsReleasedOnceWithTheFuture() throws {
+        // Four words: boxed. The box, and the value in it, go with the future, once.
+        final class Tracked: Sendable {
+            let released: Counter
+            init(_ released: Counter) { self.released = released }
+            deinit { released.increment() }
+        }
+        let released = Counter()
+        do {
+            let f = Future<(Tracked, Int, Int, Int)>()
+            f.addDoneCallback { _ in }  // the slow path stores it too
+            try f.setResult((Tracked(released), 1, 2, 3))
+            let (tracked, a, b, c) = try f.result()
+            #expect((a, b, c) == (1, 2, 3))
+            #expect(tracked.released === released)
+            let g = Future<(Tracked, Int, Int, Int)>()
+            try g.setResult((Tracked(released), 4, 5, 6))
+            #expect(try g.result().3 == 6)
+            #expect(released.current == 0)
+        }
+        #expect(released.current == 2)
+        do {
+            // A future that never finished, or failed, has no value to release.
+            _ = Future<Tracked>()
+            let failed = Future<(Tracked, Int, Int, Int)>()
+            try failed.setException(OSError())
+            let cancelled = Future<Tracked>()
+            cancelled.cancel()
+        }
+        #expect(released.current == 2)
     }
 
     @Test func setResultAfterCallbackOnRunningFutureRunsIt() throws {

@@ -201,6 +201,107 @@ func collect<T>(_ results: inout FutureResults<T>) -> (values: [T], error: (any 
         executor.shutdown()
     }
 
+    // MARK: The future is the work item
+
+    /// Counts its deinitializations.
+    final class Tracked: Sendable {
+        let released: Counter
+        init(_ released: Counter) { self.released = released }
+        deinit { released.increment() }
+    }
+
+    @Test func workIsReleasedOnceRun() throws {
+        // The future carries its work; the worker takes it out and drops it after running it, so
+        // what the closure captured does not live as long as the future.
+        let executor = try ThreadPoolExecutor(maxWorkers: 1)
+        let released = Counter()
+        var futures: [Future<Int>] = []
+        for i in 0..<100 {
+            let tracked = Tracked(released)
+            futures.append(try executor.submit { tracked.released === released ? i : -1 })
+        }
+        for (i, f) in futures.enumerated() { #expect(try f.result() == i) }
+        #expect(eventually { released.current == 100 })
+        executor.shutdown()
+        #expect(released.current == 100)
+    }
+
+    @Test func cancelledWorkIsReleasedByCancel() throws {
+        let executor = try ThreadPoolExecutor(maxWorkers: 1)
+        let gate = Event()
+        let blocker = try executor.submit { _ = try gate.wait(timeout: 60) }
+        let released = Counter()
+        let ran = Counter()
+        let f = try {
+            let tracked = Tracked(released)
+            return try executor.submit {
+                ran.increment()
+                return tracked.released === released
+            }
+        }()
+        #expect(released.current == 0)
+        #expect(f.cancel())
+        #expect(released.current == 1)  // at once, not when a worker dequeues the future
+        gate.set()
+        try blocker.result()
+        executor.shutdown()
+        #expect(ran.current == 0)
+        #expect(f.isCancelled)
+        #expect(released.current == 1)
+    }
+
+    @Test func submittedFutureCompletedBeforeItRunsSkipsItsWork() throws {
+        // Completing a pending submitted future from outside (as CPython allows) drops its work:
+        // the worker does not run it and the outside result stands.
+        let executor = try ThreadPoolExecutor(maxWorkers: 1)
+        let gate = Event()
+        let blocker = try executor.submit { _ = try gate.wait(timeout: 60) }
+        let released = Counter()
+        let ran = Counter()
+        let (byValue, byError) = try { () throws -> (Future<Int>, Future<Int>) in
+            let tracked = Tracked(released)
+            let work: @Sendable () -> Int = {
+                ran.increment()
+                return tracked.released === released ? 1 : 2
+            }
+            return (try executor.submit(work), try executor.submit(work))
+        }()
+        try byValue.setResult(42)
+        try byError.setException(OSError())
+        gate.set()
+        try blocker.result()
+        executor.shutdown()
+        #expect(ran.current == 0)
+        #expect(try byValue.result() == 42)
+        #expect(throws: OSError.self) { try byError.result() }
+        #expect(released.current == 1)
+    }
+
+    @Test func workCapturingItsOwnFutureLeaksNothing() throws {
+        // The work refers to its own future (through a box filled after submit): once run, the
+        // work is dropped, so the future is freed with its last outside reference.
+        final class Slot: @unchecked Sendable {
+            // @unchecked Sendable: set before the gate opens, read after.
+            var future: Future<Int>?
+        }
+        let executor = try ThreadPoolExecutor(maxWorkers: 1)
+        let gate = Event()
+        weak var weakFuture: Future<Int>?
+        do {
+            let slot = Slot()
+            let f = try executor.submit { () throws -> Int in
+                _ = try gate.wait(timeout: 60)
+                return slot.future?.isRunning == true ? 1 : 0
+            }
+            slot.future = f
+            weakFuture = f
+            gate.set()
+            #expect(try f.result() == 1)
+        }
+        executor.shutdown()
+        #expect(eventually { weakFuture == nil })
+    }
+
     @Test func workerNamesAreOSThreadNames() throws {
         let executor = try ThreadPoolExecutor(maxWorkers: 2, threadNamePrefix: "Downloader")
         let gate = Event()

@@ -148,6 +148,39 @@ func withPool<R>(_ maxWorkers: Int = 5, _ body: (ThreadPoolExecutor) throws -> R
         }
     }
 
+    @Test func allCompletedWaitsForFuturesFinishingInAnyOrder() throws {
+        // Without waiters, `.allCompleted` waits on each unfinished future in turn (the last
+        // first): the first ones finishing last must still be waited for.
+        let executor = try ThreadPoolExecutor(maxWorkers: 4)
+        for _ in 0..<20 {
+            let gates = (0..<4).map { _ in Event() }
+            let futures = try gates.map { gate in try executor.submit { _ = try gate.wait(timeout: 60) } }
+            let opener = RawThread {
+                for gate in gates.reversed() {
+                    sleep(seconds: 0.001)
+                    gate.set()
+                }
+            }
+            let (done, notDone) = try wait(futures, returnWhen: .allCompleted)
+            #expect(done == futures)
+            #expect(notDone.isEmpty)
+            #expect(futures.allSatisfy { $0.isDone })
+            opener.join()
+        }
+        executor.shutdown()
+    }
+
+    @Test func allCompletedTimeoutWhileTheLastIsDone() throws {
+        // The last future is done, an earlier one never is: the timeout still applies.
+        let never = Future<Int>()
+        let done = successfulFuture()
+        var result: (done: [Future<Int>], notDone: [Future<Int>]) = ([], [])
+        let elapsed = try measure { result = try wait([never, done], timeout: 0.05) }
+        expectTimeout(elapsed, 0.05)
+        #expect(result.done == [done])
+        #expect(result.notDone == [never])
+    }
+
     @Test func test_timeout() throws {
         try withPool { executor in
             let shortTimeout = 0.050

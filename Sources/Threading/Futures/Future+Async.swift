@@ -30,8 +30,7 @@ extension Future {
     ///   cancelled while it waits; `.valueError` for NaN and `.overflowError` above
     ///   `timeoutMax`, when the call would wait.
     public func result(timeout: Double? = nil) async throws -> Value {
-        if _fastPath(state.load(ordering: .acquiring) & Future.stateMask == Future.finished) {
-            if let storedFailure { throw storedFailure }
+        if _fastPath(state.load(ordering: .acquiring) & (Future.stateMask | Future.failedBit) == Future.finished) {
             return finishedValue
         }
         try await waitUntilDone(timeout: timeout)
@@ -83,20 +82,22 @@ extension Future {
 
     /// Waits for the future without regard to the task's cancellation, which cancels the future
     /// instead: what `ThreadPoolExecutor.run` awaits. Inlined, so that the continuation and the
-    /// callback are specialized in the caller.
+    /// callback are specialized in the caller; on the caller's executor (`nonisolated(nonsending)`
+    /// and the executor-inheriting `withTaskCancellationHandler`), so that neither the way in nor
+    /// the way out switches executors; the callback resumes the continuation itself (one closure,
+    /// not a closure wrapped by `addDoneCallback`).
     @inlinable
-    func valueCancellingFuture() async throws -> Value {
-        try await withTaskCancellationHandler {
+    nonisolated(nonsending) func valueCancellingFuture() async throws -> Value {
+        try await _unsafeInheritExecutor_withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Value, any Error>) in
-                addDoneCallback { future in
+                addErasedDoneCallback { object in
+                    let future = unsafeDowncast(object, to: Future<Value>.self)
                     if future.isCancelled {
                         continuation.resume(throwing: CancellationError())
+                    } else if let failure = future.storedFailure {
+                        continuation.resume(throwing: failure)
                     } else {
-                        if let failure = future.storedFailure {
-                            continuation.resume(throwing: failure)
-                        } else {
-                            continuation.resume(returning: future.finishedValue)
-                        }
+                        continuation.resume(returning: future.finishedValue)
                     }
                 }
             }

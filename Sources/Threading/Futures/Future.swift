@@ -19,9 +19,10 @@ import Synchronization
 ///
 /// Two futures are equal only if they are the same object.
 public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, CustomStringConvertible {
-    // @unchecked Sendable: `storedValue` and `storedFailure` are written once, under `word`, before the state
-    // says finished (with release ordering) and read only after an acquiring load has seen
-    // finished; `callbacks` and `waiters` are accessed only under `word`.
+    // @unchecked Sendable: `storage` (the value or the error) is written once, under `word`,
+    // before the state says finished (with release ordering) and read only after an acquiring
+    // load has seen finished; `work` is stored by `init` and taken under `word`; `listeners` is
+    // accessed only under `word`.
 
     @usableFromInline static var pending: UInt32 { 0 }
     @usableFromInline static var running: UInt32 { 1 }
@@ -33,34 +34,156 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     /// Set (under `word`) once a done callback or a waiter is registered, so that completing the
     /// future takes the path that serves them.
     @usableFromInline static var listenersBit: UInt32 { 8 }
+    /// Set while `work` holds the work of a future made by `ThreadPoolExecutor.submit`, until a
+    /// worker takes it (or the future is cancelled or completed before).
+    @usableFromInline static var workBit: UInt32 { 16 }
+    /// Set with finished when `storage` holds an error (`setException`), not a value.
+    @usableFromInline static var failedBit: UInt32 { 32 }
+    /// Set with finished when `storage` holds something to destroy with the future: an error, a
+    /// boxed value or a value of a type that is not trivial.
+    @usableFromInline static var ownedBit: UInt32 { 64 }
 
-    /// The state (low two bits), whether threads are parked and whether callbacks or waiters are
-    /// registered; changed under `word`, except for the parked bit, which waiters set and clear
-    /// under the parking lot's bucket lock.
+    /// The state (low two bits), whether threads are parked, whether callbacks or waiters are
+    /// registered, whether `work` is set and what `storage` holds; changed under `word`, except
+    /// for the parked
+    /// bit, which waiters set and clear under the parking lot's bucket lock.
     @usableFromInline
-    let state = Atomic<UInt32>(Future.pending)
+    let state: Atomic<UInt32>
     /// The lock word guarding the fields below.
     @usableFromInline
     let word = Atomic<UInt32>(RawLock.unlocked)
-    /// The value, once finished with one (`()` before). Boxed in an existential, which carries its
-    /// own type: destroying it needs no generic metadata, so the unspecialized `deinit` stays
-    /// cheap. (Unchecked exclusivity: written once under `word`, read after the state says
-    /// finished.)
+    /// The value, once finished with one: in place when a `Value` fits in these three words (most
+    /// do), else a retained `ValueBox`; or the error, once finished with one (the failed bit).
+    /// Raw words, not a `Value?` or an existential: setting and reading a future stores and loads
+    /// the value itself, and the unspecialized `deinit` destroys what the owned bit says it
+    /// holds, with no generic metadata to look up. (Unchecked exclusivity: written under `word`
+    /// before the state is published, read after.)
     @usableFromInline @exclusivity(unchecked)
-    var storedValue: any Sendable = ()
-    /// The error, once finished with one.
+    var storage: (UInt, UInt, UInt) = (0, 0, 0)
+    /// The done callbacks and the waiters, in the order added, `nil` until one is added: a future
+    /// nobody listens to releases nothing for them. One field for both: one word less to store
+    /// and release per future.
     @usableFromInline @exclusivity(unchecked)
-    var storedFailure: (any Error)? = nil
-    /// The done callbacks and the waiters, `nil` until one is added: a future nobody listens to
-    /// releases nothing for them.
+    var listeners: [Listener]? = nil
+    /// The work of a future made by `ThreadPoolExecutor.submit`, until a worker takes it: the
+    /// future is the pool's work item. A stored property, not a use of `storage`: unspecialized
+    /// code moves it without looking up the metadata of its function type.
     @usableFromInline @exclusivity(unchecked)
-    var callbacks: [@Sendable (AnyObject) -> Void]? = nil
-    @usableFromInline @exclusivity(unchecked)
-    var waiters: [FutureWaiter]? = nil
+    var work: Work? = nil
 
     /// Creates a pending future, as Python's `Future()`.
     @inlinable
-    public init() {}
+    public init() {
+        state = Atomic(Future.pending)
+    }
+
+    /// A pending future that holds `work`, which a worker takes with `takeWorkToRun()`: what
+    /// `ThreadPoolExecutor.submit` queues, one allocation for the future and its work item.
+    @inlinable
+    init(work: @escaping @Sendable () throws -> Value) {
+        state = Atomic(Future.workBit)
+        self.work = work
+    }
+
+    deinit {
+        let current = state.load(ordering: .acquiring)
+        if current & Future.ownedBit != 0 {
+            if current & Future.failedBit != 0 {
+                storageAddress.assumingMemoryBound(to: (any Error).self).deinitialize(count: 1)
+            } else {
+                destroyValue()
+            }
+        }
+    }
+
+    // MARK: Storage
+
+    /// The type of `work`.
+    @usableFromInline
+    typealias Work = @Sendable () throws -> Value
+
+    /// Whether a `Value` is stored in place (else boxed): it fits in `storage` and its alignment.
+    @inlinable @inline(__always)
+    static var storedInPlace: Bool {
+        MemoryLayout<Value>.size <= MemoryLayout<(UInt, UInt, UInt)>.size
+            && MemoryLayout<Value>.alignment <= MemoryLayout<UInt>.alignment
+    }
+
+    /// The address of `storage`, stable as the object's. (Not a generic `withStorage(body)`: in
+    /// unspecialized code, its result type would be a generic argument whose metadata is looked
+    /// up at each call.)
+    @inlinable @inline(__always)
+    var storageAddress: UnsafeMutableRawPointer {
+        withUnsafeMutablePointer(to: &storage) { UnsafeMutableRawPointer($0) }
+    }
+
+    /// The state that says finished with a value: with the owned bit unless `Value` is stored in
+    /// place and trivial (a constant once specialized).
+    @inlinable @inline(__always)
+    static var finishedWithValue: UInt32 {
+        storedInPlace && _isPOD(Value.self) ? Future.finished : Future.finished | Future.ownedBit
+    }
+
+    /// The error of a future finished with one, else `nil`.
+    @inlinable
+    var storedFailure: (any Error)? {
+        guard _slowPath(state.load(ordering: .acquiring) & Future.failedBit != 0) else { return nil }
+        return storageAddress.assumingMemoryBound(to: (any Error).self).pointee
+    }
+
+    /// Puts `value` in `storage`, which holds nothing.
+    @inlinable @inline(__always)
+    func storeValue(_ value: Value) {
+        let raw = storageAddress
+        if Future.storedInPlace {
+            raw.initializeMemory(as: Value.self, to: value)
+        } else {
+            raw.storeBytes(of: Unmanaged.passRetained(ValueBox(value)).toOpaque(), as: UnsafeMutableRawPointer.self)
+        }
+    }
+
+    /// The value of a future finished with one.
+    @inlinable @inline(__always)
+    var finishedValue: Value {
+        let raw = storageAddress
+        if Future.storedInPlace { return raw.assumingMemoryBound(to: Value.self).pointee }
+        let box = raw.load(as: UnsafeMutableRawPointer.self)
+        return Unmanaged<ValueBox<Value>>.fromOpaque(box).takeUnretainedValue().value
+    }
+
+    /// Destroys the value in `storage` (the future is finished with one that is owned, and being
+    /// deinitialized).
+    private func destroyValue() {
+        let raw = storageAddress
+        if Future.storedInPlace {
+            raw.assumingMemoryBound(to: Value.self).deinitialize(count: 1)
+        } else {
+            Unmanaged<ValueBox<Value>>.fromOpaque(raw.load(as: UnsafeMutableRawPointer.self)).release()
+        }
+    }
+
+    /// With the lock held: takes `work` and clears the work bit, if the future holds work. The
+    /// caller releases the work after the lock (its captures' `deinit`s may use the future).
+    private func takeWorkLocked() -> Work? {
+        guard state.load(ordering: .relaxed) & Future.workBit != 0 else { return nil }
+        state.bitwiseAnd(~Future.workBit, ordering: .relaxed)
+        let taken = work
+        work = nil
+        return taken
+    }
+
+    /// What a worker calls before running a submitted future's work: marks the future running and
+    /// returns the work, or returns `nil` (and releases the work) if the future is no longer
+    /// pending (cancelled, or completed by `setResult`) and the work must not run.
+    func takeWorkToRun() -> Work? {
+        lock()
+        let work = takeWorkLocked()
+        let run = work != nil && state.load(ordering: .relaxed) & Future.stateMask == Future.pending
+        // The parked bit may change meanwhile (without the lock): an atomic operation.
+        if run { state.bitwiseOr(Future.running, ordering: .acquiringAndReleasing) }
+        unlock()
+        return run ? work : nil  // work not to run is released here, after the lock
+    }
 
     // MARK: State
 
@@ -82,32 +205,14 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
 
     /// Whether the future finished with an error (not cancelled).
     var hasFailed: Bool {
-        state.load(ordering: .acquiring) & Future.stateMask == Future.finished && storedFailure != nil
+        state.load(ordering: .acquiring) & (Future.stateMask | Future.failedBit) == Future.finished | Future.failedBit
     }
 
     /// The outcome of a finished future (`nil` before).
     var outcome: Result<Value, any Error>? {
         if let storedFailure { return .failure(storedFailure) }
         guard state.load(ordering: .acquiring) & Future.stateMask == Future.finished else { return nil }
-        return .success(Future.unbox(storedValue))
-    }
-
-    /// The value `box` holds, which is a `Value` boxed by `setResult` (a `Value` that is itself an
-    /// existential is opened by the boxing, hence the cast then).
-    @inlinable @inline(__always)
-    static func unbox(_ box: any Sendable) -> Value {
-        @inline(__always)
-        func project<Boxed>(_ boxed: Boxed) -> Value {
-            if Boxed.self == Value.self { return unsafeBitCast(boxed, to: Value.self) }
-            return boxed as! Value
-        }
-        return project(box)
-    }
-
-    /// The value of a future finished with one.
-    @inlinable @inline(__always)
-    var finishedValue: Value {
-        Future.unbox(storedValue)
+        return .success(finishedValue)
     }
 
     // MARK: Results
@@ -125,8 +230,8 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     /// - Complexity: One atomic load when the future is finished.
     @inlinable
     public func result(timeout: Double? = nil) throws -> Value {
-        if _fastPath(state.load(ordering: .acquiring) & Future.stateMask == Future.finished) {
-            if let storedFailure { throw storedFailure }
+        let current = state.load(ordering: .acquiring)
+        if _fastPath(current & (Future.stateMask | Future.failedBit) == Future.finished) {
             return finishedValue
         }
         return try resultSlow(timeout: timeout)
@@ -193,7 +298,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     }
 
     /// Parks the calling thread until the future is done or `deadline` passes.
-    private func park(until deadline: Deadline) {
+    func park(until deadline: Deadline) {
         _ = ParkingLot.park(
             key: key,
             deadline: deadline,
@@ -255,9 +360,11 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
             unlock()
             return true
         default:
+            let work = takeWorkLocked()
             // An exchange, not a store: a waiter may set the parked bit meanwhile, without the lock.
             let old = state.exchange(Future.cancelledState, ordering: .acquiringAndReleasing)
             finishLocked(wasParked: old & Future.parkedBit != 0, failed: false)
+            withExtendedLifetime(work) {}  // the work is released after the lock
             return true
         }
     }
@@ -304,9 +411,9 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
             let current = state.load(ordering: .relaxed)
             // Pending or running, with no parked thread, callback or waiter: store and publish.
             if _fastPath(current == Future.pending || current == Future.running) {
-                self.storedValue = value
+                storeValue(value)
                 // An exchange, not a store: a waiter may set the parked bit meanwhile.
-                let old = state.exchange(Future.finished, ordering: .acquiringAndReleasing)
+                let old = state.exchange(Future.finishedWithValue, ordering: .acquiringAndReleasing)
                 let unlocked = RawLock.unlock(word)
                 let wasParked = old & Future.parkedBit != 0
                 if _fastPath(unlocked && !wasParked) { return }
@@ -315,7 +422,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
             }
             unlockAfterTryLock()
         }
-        try complete(value: value, failure: nil)
+        try completeSlowly(value: value)
     }
 
     /// The end of `setResult`'s quick path when the lock is contended or threads are parked:
@@ -338,14 +445,33 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     ///   "CANCELLED: <description>") when the future is already finished or cancelled; it is
     ///   left as it was.
     public func setException(_ error: any Error) throws {
-        try complete(value: nil, failure: error)
+        let work = try lockForCompletion()
+        storageAddress.initializeMemory(as: (any Error).self, to: error)
+        // An exchange, not a store: a waiter may set the parked bit meanwhile, without the lock.
+        let old = state.exchange(
+            Future.finished | Future.failedBit | Future.ownedBit,
+            ordering: .acquiringAndReleasing
+        )
+        finishLocked(wasParked: old & Future.parkedBit != 0, failed: true)
+        withExtendedLifetime(work) {}  // the work is released after the lock
     }
 
-    /// Finishes the future with the boxed `value` or with `failure`, or throws `.invalidState` if
-    /// it is done. Its arguments' types do not depend on `Value`, so that unspecialized callers
-    /// look up no generic metadata.
+    /// `setResult`'s path when the lock is contended, the future is done or it has listeners,
+    /// parked threads or work. Takes the value as a `Value`, not an optional, so that an
+    /// unspecialized caller looks up no metadata of a type made from `Value`.
     @usableFromInline
-    func complete(value: (any Sendable)?, failure: (any Error)?) throws(ThreadingError) {
+    func completeSlowly(value: Value) throws(ThreadingError) {
+        let work = try lockForCompletion()
+        storeValue(value)
+        // An exchange, not a store: a waiter may set the parked bit meanwhile, without the lock.
+        let old = state.exchange(Future.finishedWithValue, ordering: .acquiringAndReleasing)
+        finishLocked(wasParked: old & Future.parkedBit != 0, failed: false)
+        withExtendedLifetime(work) {}  // the work is released after the lock
+    }
+
+    /// Takes the lock to complete the future and the work it still holds (which the caller
+    /// releases after the lock), or throws `.invalidState`, lock released, if it is done.
+    private func lockForCompletion() throws(ThreadingError) -> Work? {
         lock()
         let current = state.load(ordering: .relaxed)
         guard current & Future.stateMask < Future.cancelledState else {
@@ -353,22 +479,17 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
             let prefix = current & Future.stateMask == Future.finished ? "FINISHED" : "CANCELLED"
             throw ThreadingError(.invalidState, "\(prefix): \(description)")
         }
-        if let value { self.storedValue = value }
-        if let failure { self.storedFailure = failure }
-        // An exchange, not a store: a waiter may set the parked bit meanwhile, without the lock.
-        let old = state.exchange(Future.finished, ordering: .acquiringAndReleasing)
-        finishLocked(wasParked: old & Future.parkedBit != 0, failed: failure != nil)
+        return takeWorkLocked()
     }
 
     /// With the lock held and the state just made final: releases the lock, wakes the parked
     /// threads, tells the waiters, runs the callbacks.
     private func finishLocked(wasParked: Bool, failed: Bool) {
-        let callbacks = self.callbacks.take() ?? []
-        let waiters = self.waiters.take() ?? []
+        let listeners = self.listeners.take() ?? []
         unlock()
         if wasParked { ParkingLot.unparkAll(key: key) }
-        for waiter in waiters { waiter.futureDone(self, failed: failed) }
-        for callback in callbacks { callback(self) }
+        for case .waiter(let waiter) in listeners { waiter.futureDone(self, failed: failed) }
+        for case .callback(let callback) in listeners { callback(self) }
     }
 
     // MARK: Callbacks and waiters
@@ -382,11 +503,17 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     /// - Parameters:
     ///   - fn: The callback; it may use the future (its `result()` returns at once).
     public func addDoneCallback(_ fn: @escaping @Sendable (Future<Value>) -> Void) {
+        // Type-erased, so that running them needs no metadata of a `Value`-dependent type.
+        addErasedDoneCallback { fn(unsafeDowncast($0, to: Future<Value>.self)) }
+    }
+
+    /// `addDoneCallback` with a callback that takes the future as an `AnyObject` (it is this
+    /// future).
+    @usableFromInline
+    func addErasedDoneCallback(_ fn: @escaping @Sendable (AnyObject) -> Void) {
         lock()
         if state.load(ordering: .relaxed) & Future.stateMask < Future.cancelledState {
-            // Type-erased, so that running them needs no metadata of a `Value`-dependent type.
-            let erased: @Sendable (AnyObject) -> Void = { fn(unsafeDowncast($0, to: Future<Value>.self)) }
-            if callbacks == nil { callbacks = [erased] } else { callbacks!.append(erased) }
+            if listeners == nil { listeners = [.callback(fn)] } else { listeners!.append(.callback(fn)) }
             state.bitwiseOr(Future.listenersBit, ordering: .relaxed)
             unlock()
             return
@@ -417,7 +544,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
         lock()
         defer { unlock() }
         guard state.load(ordering: .relaxed) & Future.stateMask < Future.cancelledState else { return false }
-        if waiters == nil { waiters = [waiter] } else { waiters!.append(waiter) }
+        if listeners == nil { listeners = [.waiter(waiter)] } else { listeners!.append(.waiter(waiter)) }
         state.bitwiseOr(Future.listenersBit, ordering: .relaxed)
         return true
     }
@@ -425,8 +552,11 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     /// Unregisters `waiter` (nothing if it is not registered).
     func removeWaiter(_ waiter: FutureWaiter) {
         lock()
-        let index = waiters?.firstIndex { $0 === waiter }
-        let removed = index.map { waiters!.remove(at: $0) }
+        let index = listeners?.firstIndex { listener in
+            if case .waiter(let registered) = listener { return registered === waiter }
+            return false
+        }
+        let removed = index.map { listeners!.remove(at: $0) }
         unlock()
         _ = removed  // released after the lock
     }
@@ -474,9 +604,28 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     }
 }
 
+/// A done callback or a waiter registered with a future.
+@usableFromInline
+enum Listener: Sendable {
+    /// A done callback, type-erased, so that running it needs no metadata of a `Value`-dependent
+    /// type.
+    case callback(@Sendable (AnyObject) -> Void)
+    /// A `wait` or `asCompleted` call watching the future.
+    case waiter(FutureWaiter)
+}
+
 /// Writes CPython's log line for a done callback that raised, with the error, to standard error.
 func reportCallbackError(_ error: any Error, future: String) {
     writeToStandardError(
         "exception calling callback for \(future)\n\(describeError(type: type(of: error), value: error))\n"
     )
+}
+
+/// The value of a finished future whose `Value` does not fit in the future's three words.
+@usableFromInline
+final class ValueBox<Value> {
+    @usableFromInline let value: Value
+
+    @inlinable
+    init(_ value: Value) { self.value = value }
 }

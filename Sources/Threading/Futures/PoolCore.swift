@@ -3,68 +3,53 @@ import Synchronization
 /// One queued unit of a pool's work.
 @usableFromInline
 enum PoolItem: Sendable {
-    /// Work submitted with `submit` or `map`.
-    case work(PoolWork)
+    /// Work submitted with `submit` or `map`: its future, which holds it.
+    case work(any PoolWork)
     /// A job of a task that prefers the pool as its executor.
     case job(UnownedJob)
     /// Tells a worker to end (it puts the marker back for the next worker).
     case stop
 }
 
-/// Submitted work and its future, type-erased (CPython's `_WorkItem`).
+/// A submitted future with its work (CPython's `_WorkItem`, which is the future itself here: a
+/// `submit` allocates the future and nothing else).
 @usableFromInline
-class PoolWork: @unchecked Sendable {
-    // @unchecked Sendable: an abstract class without state; subclasses are immutable.
-
-    /// Runs the work unless its future was cancelled; calls `beforeCompleting` between the work
-    /// and the completion of the future (or at once, for a cancelled future).
-    func run(beforeCompleting: () -> Void) {}
+protocol PoolWork: AnyObject, Sendable {
+    /// Runs the work unless the future was cancelled; calls `beforeCompleting` between the work
+    /// and the completion of the future (or at once, when the work does not run).
+    func run(beforeCompleting: () -> Void)
 
     /// Cancels the future (a shutdown with `cancelFutures`).
-    func cancel() {}
+    func cancel() -> Bool
 
     /// Fails the future with `error` (a broken pool).
-    func fail(_ error: ThreadingError) {}
+    func fail(_ error: ThreadingError)
 }
 
-/// `submit`'s work item: the closure and its future.
-@usableFromInline
-final class FutureWork<T: Sendable>: PoolWork, @unchecked Sendable {
-    // @unchecked Sendable: both fields are `let`s of Sendable types.
-    let future: Future<T>
-    let fn: @Sendable () throws -> T
-
+extension Future: PoolWork {
     @usableFromInline
-    init(future: Future<T>, fn: @escaping @Sendable () throws -> T) {
-        self.future = future
-        self.fn = fn
-    }
-
-    override func run(beforeCompleting: () -> Void) {
-        guard (try? future.setRunningOrNotifyCancel()) == true else {
+    func run(beforeCompleting: () -> Void) {
+        guard let work = takeWorkToRun() else {
             beforeCompleting()
             return
         }
         // setResult and setException, not a Result: their paths need no metadata of a type made
-        // from T, which this unspecialized code would look up for every item.
-        let value: T
+        // from Value, which this unspecialized code would look up for every item.
+        let value: Value
         do {
-            value = try fn()
+            value = try work()
         } catch {
             beforeCompleting()
-            try? future.setException(error)
+            try? setException(error)
             return
         }
         beforeCompleting()
-        try? future.setResult(value)
+        try? setResult(value)
     }
 
-    override func cancel() {
-        future.cancel()
-    }
-
-    override func fail(_ error: ThreadingError) {
-        try? future.setException(error)
+    @usableFromInline
+    func fail(_ error: ThreadingError) {
+        try? setException(error)
     }
 }
 
@@ -210,7 +195,7 @@ final class PoolCore: @unchecked Sendable {
         }
         for item in drained {
             switch item {
-            case .work(let work): work.cancel()
+            case .work(let work): _ = work.cancel()
             case .job(let job): runElsewhere(job)
             case .stop: queue.put(.stop)
             }

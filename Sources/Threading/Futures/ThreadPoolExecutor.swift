@@ -77,14 +77,15 @@ public final class ThreadPoolExecutor: @unchecked Sendable {
     /// - Complexity: O(1); starts a thread when no worker is idle and fewer than `maxWorkers` run.
     @inlinable
     public func submit<T: Sendable>(_ fn: @escaping @Sendable () throws -> T) throws -> Future<T> {
-        let future = Future<T>()
-        try core.enqueue(.work(FutureWork(future: future, fn: fn)))
+        let future = Future<T>(work: fn)
+        try core.enqueue(.work(future))
         return future
     }
 
     /// Runs `fn` on a worker and returns its result, suspending the calling task meanwhile:
     /// `submit` and `await` in one call, for blocking work that must stay off the cooperative
-    /// pool.
+    /// pool. The call runs on the caller's executor (it submits and suspends there, and resumes
+    /// there).
     ///
     /// Cancel safety: cancelling the task before the work started cancels the work, and `run`
     /// throws `CancellationError`; once the work runs, it runs to the end and `run` returns its
@@ -96,7 +97,9 @@ public final class ThreadPoolExecutor: @unchecked Sendable {
     /// - Throws: What `fn` throws; what `submit` throws; `CancellationError` when the task was
     ///   cancelled before the work started.
     @inlinable
-    public func run<T: Sendable>(_ fn: @escaping @Sendable () throws -> T) async throws -> T {
+    public nonisolated(nonsending) func run<T: Sendable>(
+        _ fn: @escaping @Sendable () throws -> T
+    ) async throws -> T {
         try Task.checkCancellation()
         return try await submit(fn).valueCancellingFuture()
     }

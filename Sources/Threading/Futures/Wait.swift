@@ -69,7 +69,9 @@ func waitForUnique<T>(
     switch returnWhen {
     case .firstCompleted: mode = .firstCompleted
     case .firstException: mode = .firstException
-    case .allCompleted: mode = .allCompleted
+    case .allCompleted:
+        waitForAll(futures, until: deadline)
+        return split(futures)
     }
     var watched: [Future<T>] = []
     watched.reserveCapacity(futures.count - doneCount)
@@ -86,6 +88,17 @@ func waitForUnique<T>(
     waiter.wait(until: deadline)
     for future in watched { future.removeWaiter(waiter) }
     return split(futures)
+}
+
+/// Returns once every future is done or `deadline` passed: parks on each unfinished future in
+/// turn, the last first (a pool runs its work in submission order, so that the others are done
+/// by then, most often). No waiter is registered with the futures: waiting for n futures costs
+/// one sleep, not n registrations.
+private func waitForAll<T>(_ futures: [Future<T>], until deadline: Deadline) {
+    for future in futures.reversed() where !future.isDone {
+        future.park(until: deadline)
+        if !future.isDone { return }  // the deadline passed
+    }
 }
 
 /// The futures done and not done now, in their order.

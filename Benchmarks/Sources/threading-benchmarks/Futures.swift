@@ -57,6 +57,14 @@ final class MutexFuture: Sendable {
 @inline(never) func makeFuture() -> Future<Int> { Future<Int>() }
 @inline(never) func makeMutexFuture() -> MutexFuture { MutexFuture() }
 
+/// The floor of any class-based future: a bare final class holding an `Int`.
+final class BareObject {
+    let value: Int
+    init(_ value: Int) { self.value = value }
+}
+
+@inline(never) func makeBareObject(_ value: Int) -> BareObject { BareObject(value) }
+
 /// Counts down to zero, then signals: the "wait for all" of the peers without futures.
 final class Countdown: Sendable {
     private let remaining: Atomic<Int>
@@ -241,6 +249,14 @@ enum FutureWorkloads {
                         if sum == 42 { print(sum) }
                         return elapsed / Double(n) * 1e9
                     },
+                    {
+                        var sum = 0
+                        let start = now()
+                        for i in 0..<n { sum &+= makeBareObject(i).value }
+                        let elapsed = now() - start
+                        if sum == 42 { print(sum) }
+                        return elapsed / Double(n) * 1e9
+                    },
                 ]
             )
             let peers = FuturePeers.run("set-result", samples: s, pinned: true)
@@ -249,7 +265,7 @@ enum FutureWorkloads {
                     "futures-set-result: Future(), setResult, result() (no wait)",
                     unit: "ns",
                     ours: m[0],
-                    peers: peers + [("Mutex-based future", m[1])],
+                    peers: peers + [("Mutex-based future", m[1]), ("bare final class alloc+release (floor)", m[2])],
                     against: "Mutex-based future",
                     target: .atMost(50)
                 )

@@ -81,6 +81,19 @@ final class MutexFuture: Sendable {
     func get() -> Int? { value.withLock { $0 } }
 }
 
+/// The floor of any class-based future: a bare final class holding an `Int`, allocated, read and
+/// released.
+final class BareObject {
+    let value: Int
+    init(_ value: Int) { self.value = value }
+}
+
+@inline(never) func makeBareObject(_ value: Int) -> BareObject { BareObject(value) }
+
+@inline(never) func bareObjectAllocRelease(_ value: Int) -> Int {
+    makeBareObject(value).value
+}
+
 @inline(never) func mutexFutureSetGet(_ value: Int) -> Int {
     let future = makeMutexFuture()
     future.set(value)
@@ -198,7 +211,8 @@ let arguments = CommandLine.arguments
 guard arguments.count == 3, let n = Int(arguments[2]), n > 0 else {
     print(
         "usage: threading-instructions rlock|pthread-recursive|semaphore|sem_t|lock|mutex"
-            + "|future-set-result|mutex-future|future-result|future-exception|future-wait-100|pool-submit|pool-run|empty"
+            + "|future-set-result|mutex-future|alloc-release|future-result|future-exception|future-wait-100"
+            + "|pool-submit|pool-roundtrip|pool-run|empty"
             + "|task-semaphore|task-floor|task-semaphore-pingpong|task-event-pingpong|task-floor-pingpong"
             + "|queue-put-get|bounded-queue-put-get|simplequeue-put-get|mutex-array-put-get"
             + "|queue-pingpong|simplequeue-pingpong|event-pingpong|queue-stream|bounded-queue-stream N"
@@ -237,6 +251,10 @@ case "mutex-future":
     var sum = 0
     for i in 0..<n { sum &+= mutexFutureSetGet(i) }
     if sum == 42 { print(sum) }
+case "alloc-release":
+    var sum = 0
+    for i in 0..<n { sum &+= bareObjectAllocRelease(i) }
+    if sum == 42 { print(sum) }
 case "future-result":
     let future = Future<Int>()
     try! future.setResult(1)
@@ -263,6 +281,12 @@ case "pool-submit":
     futures.reserveCapacity(n)
     for _ in 0..<n { futures.append(try! pool.submit {}) }
     _ = try! wait(futures)
+    pool.shutdown()
+case "pool-roundtrip":
+    // N blocking `submit {}` → `result()` round trips on a one-worker pool (what pool-run is
+    // compared with).
+    let pool = try! ThreadPoolExecutor(maxWorkers: 1)
+    for _ in 0..<n { _ = try! pool.submit {}.result() }
     pool.shutdown()
 case "pool-run":
     // N `await pool.run {}` in a row from one task, on a one-worker pool.

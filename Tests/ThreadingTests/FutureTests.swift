@@ -487,6 +487,15 @@ func matchesFutureRepr(_ description: String, _ tail: String) -> Bool {
         #expect(released.current == 1)
     }
 
+    @Test func storageAddressIsTheStoredProperty() {
+        // `storageAddress` assumes `storage` is the first stored property.
+        let f = Future<Int>()
+        let address = withUnsafeMutablePointer(to: &f.storage) { UnsafeMutableRawPointer($0) }
+        #expect(f.storageAddress == address)
+        let g = Future<(Int, Int, Int, Int, String)>()
+        #expect(g.storageAddress == withUnsafeMutablePointer(to: &g.storage) { UnsafeMutableRawPointer($0) })
+    }
+
     @Test func valueTooLargeToKeepInPlaceIsReleasedOnceWithTheFuture() throws {
         // Four words: boxed. The box, and the value in it, go with the future, once.
         final class Tracked: Sendable {

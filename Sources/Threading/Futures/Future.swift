@@ -43,23 +43,23 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     /// boxed value or a value of a type that is not trivial.
     @usableFromInline static var ownedBit: UInt32 { 64 }
 
-    /// The state (low two bits), whether threads are parked, whether callbacks or waiters are
-    /// registered, whether `work` is set and what `storage` holds; changed under `word`, except
-    /// for the parked
-    /// bit, which waiters set and clear under the parking lot's bucket lock.
-    @usableFromInline
-    let state: Atomic<UInt32>
-    /// The lock word guarding the fields below.
-    @usableFromInline
-    let word = Atomic<UInt32>(RawLock.unlocked)
     /// The value, once finished with one: in place when a `Value` fits in these three words (most
     /// do), else a retained `ValueBox`; or the error, once finished with one (the failed bit).
     /// Raw words, not a `Value?` or an existential: setting and reading a future stores and loads
     /// the value itself, and the unspecialized `deinit` destroys what the owned bit says it
     /// holds, with no generic metadata to look up. (Unchecked exclusivity: written under `word`
-    /// before the state is published, read after.)
+    /// before the state is published, read after.) The first stored property: its address is
+    /// the object's stored properties' (`storageAddress`).
     @usableFromInline @exclusivity(unchecked)
     var storage: (UInt, UInt, UInt) = (0, 0, 0)
+    /// The state (low two bits), whether threads are parked, whether callbacks or waiters are
+    /// registered, whether `work` is set and what `storage` holds; changed under `word`, except
+    /// for the parked bit, which waiters set and clear under the parking lot's bucket lock.
+    @usableFromInline
+    let state: Atomic<UInt32>
+    /// The lock word guarding the writes of `storage` and the fields below.
+    @usableFromInline
+    let word = Atomic<UInt32>(RawLock.unlocked)
     /// The done callbacks and the waiters, in the order added, `nil` until one is added: a future
     /// nobody listens to releases nothing for them. One field for both: one word less to store
     /// and release per future.
@@ -109,12 +109,13 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
             && MemoryLayout<Value>.alignment <= MemoryLayout<UInt>.alignment
     }
 
-    /// The address of `storage`, stable as the object's. (Not a generic `withStorage(body)`: in
-    /// unspecialized code, its result type would be a generic argument whose metadata is looked
-    /// up at each call.)
+    /// The address of `storage`, the first stored property. Computed from the object's address,
+    /// not with `withUnsafeMutablePointer(to: &storage)`: that is a modifying access, which
+    /// concurrent readers of a finished future would make (a race for ThreadSanitizer's access
+    /// checks), and a generic closure whose result type's metadata unspecialized code looks up.
     @inlinable @inline(__always)
     var storageAddress: UnsafeMutableRawPointer {
-        withUnsafeMutablePointer(to: &storage) { UnsafeMutableRawPointer($0) }
+        _getUnsafePointerToStoredProperties(self)
     }
 
     /// The state that says finished with a value: with the owned bit unless `Value` is stored in

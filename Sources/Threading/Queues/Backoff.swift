@@ -5,8 +5,8 @@
 /// spin rounds of 1, 2, 4, … pause instructions, then a yield of the CPU, then park.
 ///
 /// The spin rounds adapt per queue: they pay only when the other side runs on another CPU at
-/// the same time. Where it does not (both threads on one CPU, or one CPU in all), the yields
-/// hand the CPU to it at once, and spinning first only delays it; so the watch does one more
+/// the same time. Where it does not (both threads on one CPU, or one CPU in all), the yield
+/// hands the CPU to it at once, and spinning first only delays it; so the watch does one more
 /// spin round after a wait that spinning ended, and one fewer after a wait that the spins did
 /// not end. With no spin round left, a wait that one yield ends earns a round back, so that a
 /// queue whose threads later run apart finds its way back to spinning.

@@ -157,7 +157,8 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// - Complexity: Amortized O(1) (O(log n) for a `PriorityQueue`).
     @inlinable
     public final func put(_ item: Element, block: Bool = true, timeout: Double? = nil) throws {
-        // The common case without a call that needs a stack frame: the rest is in `putLocked`.
+        // The common case inline and without a call (a few instructions around the lock's two
+        // atomic operations); the rest is in `putLocked`.
         guard _fastPath(RawLock.tryLock(word)) else { return try putContended(item, block: block, timeout: timeout) }
         guard _fastPath(canPutAtOnce(block: block, timeout: timeout)) else {
             return try putLocked(item, block: block, timeout: timeout)
@@ -317,7 +318,8 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// - Complexity: O(1) (O(log n) for a `PriorityQueue`).
     @inlinable
     public final func get(block: Bool = true, timeout: Double? = nil) throws -> Element {
-        // The common case without a call that needs a stack frame: the rest is in `getLocked`.
+        // The common case inline and without a call (a few instructions around the lock's two
+        // atomic operations); the rest is in `getLocked`.
         guard _fastPath(RawLock.tryLock(word)) else { return try getContended(block: block, timeout: timeout) }
         guard _fastPath(ring.count > reservedItems && waitingPutters == 0 && !(block && (timeout ?? 0) < 0)) else {
             return try getLocked(block: block, timeout: timeout)

@@ -56,7 +56,8 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     /// - Complexity: Amortized O(1).
     @inlinable
     public func putNowait(_ item: Element) {
-        // The common case without a call that needs a stack frame: the rest is in `putLocked`.
+        // The common case inline and without a call (a few instructions around the lock's two
+        // atomic operations); the rest is in `putLocked`.
         guard _fastPath(RawLock.tryLock(word)) else { return putContended(item) }
         guard _fastPath(waitingGetters == 0 && ring.count < ring.capacity) else { return putLocked(item) }
         ring.appendWithinCapacity(item)

@@ -116,11 +116,6 @@ enum Platform {
     /// The number of CPUs this process may run on.
     static let cpuCount = Int(cthreading_cpu_count())
 
-    /// Gives the CPU to another runnable thread, if any (`sched_yield`).
-    static func yieldProcessor() {
-        _ = sched_yield()
-    }
-
     /// A hint to the CPU inside a short spin loop.
     @inlinable
     static func spinHint() {

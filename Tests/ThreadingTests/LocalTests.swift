@@ -370,49 +370,55 @@ final class CountingLocal: Local, @unchecked Sendable {
     }
 
     /// 10,000 short-lived raw threads, each setting a value: every value is released.
-    @Test func tenThousandThreadsLeaveNoValue() {
-        let local = Local()
-        let deinits = Counter()
-        for _ in 0..<200 {
-            let threads = spawn(50) { i in
-                local.value = TrackedValue(i, deinits: deinits)
-                #expect((local.value as? TrackedValue)?.id == i)
+    @Test func tenThousandThreadsLeaveNoValue() async {
+        // Off the cooperative pool: see `offThePool`.
+        await offThePool {
+            let local = Local()
+            let deinits = Counter()
+            for _ in 0..<200 {
+                let threads = spawn(50) { i in
+                    local.value = TrackedValue(i, deinits: deinits)
+                    #expect((local.value as? TrackedValue)?.id == i)
+                }
+                for thread in threads { thread.join() }
             }
-            for thread in threads { thread.join() }
+            #expect(deinits.current == 10_000)
         }
-        #expect(deinits.current == 10_000)
     }
 
     /// 10,000 locals created and released with values in several running threads: every value is
     /// released with its local, and slot numbers are reused.
-    @Test func tenThousandLocalsLeaveNoValue() {
-        let deinits = Counter()
-        let round = Holder<SharedList<Local>>()
-        let barrier = PollingBarrier(5)
-        let rounds = 10
-        let perRound = 1_000
-        let bunch = Bunch(4, waitBeforeExit: true) {  // alive until after the last check
-            for _ in 0..<rounds {
-                barrier.wait()  // the round's locals are ready
-                for (i, local) in round.object!.values.enumerated() {
-                    local.value = TrackedValue(i, deinits: deinits)
+    @Test func tenThousandLocalsLeaveNoValue() async {
+        // Off the cooperative pool: see `offThePool`.
+        await offThePool {
+            let deinits = Counter()
+            let round = Holder<SharedList<Local>>()
+            let barrier = PollingBarrier(5)
+            let rounds = 10
+            let perRound = 1_000
+            let bunch = Bunch(4, waitBeforeExit: true) {  // alive until after the last check
+                for _ in 0..<rounds {
+                    barrier.wait()  // the round's locals are ready
+                    for (i, local) in round.object!.values.enumerated() {
+                        local.value = TrackedValue(i, deinits: deinits)
+                    }
+                    barrier.wait()  // done with them
                 }
-                barrier.wait()  // done with them
             }
-        }
-        for r in 0..<rounds {
-            do {
-                let locals = SharedList<Local>()
-                for _ in 0..<perRound { locals.append(Local()) }
-                round.set(locals)
+            for r in 0..<rounds {
+                do {
+                    let locals = SharedList<Local>()
+                    for _ in 0..<perRound { locals.append(Local()) }
+                    round.set(locals)
+                }
+                barrier.wait()
+                barrier.wait()
+                round.clear()  // the last references: each local's deinit releases its four values
+                #expect(deinits.current == (r + 1) * perRound * 4)
             }
-            barrier.wait()
-            barrier.wait()
-            round.clear()  // the last references: each local's deinit releases its four values
-            #expect(deinits.current == (r + 1) * perRound * 4)
+            bunch.join()
+            #expect(deinits.current == rounds * perRound * 4)
         }
-        bunch.join()
-        #expect(deinits.current == rounds * perRound * 4)
     }
 
     // MARK: A thread counts as ended only after its values are released

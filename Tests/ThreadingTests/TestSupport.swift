@@ -58,6 +58,30 @@ extension [RawThread] {
     }
 }
 
+/// The timeout of a wait in an async test for something that must come (a wake-up, a setter):
+/// reached only when the test fails. Long, because all the async tests of the suite share the
+/// cooperative pool (two threads on a 2-CPU machine), which the suite's synchronous tests hold
+/// while they run: under ThreadSanitizer on a loaded machine an async test's setter has been seen
+/// to wait over a minute for a pool thread.
+let safetyTimeout: Double = 600
+
+/// Runs `body` on a raw thread and suspends the calling task until it returns.
+///
+/// For a long synchronous test body (thousands of threads started and joined): run as a plain
+/// synchronous test, it would hold one of the cooperative pool's threads (two on a 2-CPU machine)
+/// for its whole run, and with both held every async test in the process stalls meanwhile, until
+/// their own timeouts fail them.
+func offThePool(_ body: @escaping @Sendable () -> Void) async {
+    var thread: RawThread? = nil
+    await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+        thread = RawThread {
+            body()
+            continuation.resume()
+        }
+    }
+    thread?.join()  // at its end already
+}
+
 /// Starts `count` raw threads running `body(i)` and returns them.
 @discardableResult
 func spawn(_ count: Int = 1, _ body: @escaping @Sendable (Int) -> Void) -> [RawThread] {

@@ -150,48 +150,54 @@ final class ReentrantValue: Sendable {
     }
 
     /// 10,000 short-lived raw threads, each with a value: all are released.
-    @Test func tenThousandThreadsLeaveNoValue() {
-        let deinits = Counter()
-        let local = ThreadLocal<TrackedValue?> { nil }
-        for _ in 0..<200 {
-            let threads = spawn(50) { i in
-                local.value = TrackedValue(i, deinits: deinits)
-                #expect(local.value?.id == i)
+    @Test func tenThousandThreadsLeaveNoValue() async {
+        // Off the cooperative pool: see `offThePool`.
+        await offThePool {
+            let deinits = Counter()
+            let local = ThreadLocal<TrackedValue?> { nil }
+            for _ in 0..<200 {
+                let threads = spawn(50) { i in
+                    local.value = TrackedValue(i, deinits: deinits)
+                    #expect(local.value?.id == i)
+                }
+                for thread in threads { thread.join() }
             }
-            for thread in threads { thread.join() }
+            #expect(deinits.current == 10_000)
+            // The ended threads' tables are gone too (the bound leaves room for other suites' threads).
+            #expect(LocalRegistry.shared.liveTableCount < 1_000)
         }
-        #expect(deinits.current == 10_000)
-        // The ended threads' tables are gone too (the bound leaves room for other suites' threads).
-        #expect(LocalRegistry.shared.liveTableCount < 1_000)
     }
 
     /// 10,000 `ThreadLocal`s created and released with values in four running threads.
-    @Test func tenThousandThreadLocalsLeaveNoValue() {
-        let deinits = Counter()
-        let round = Holder<SharedList<ThreadLocal<TrackedValue>>>()
-        let barrier = PollingBarrier(5)
-        let rounds = 10
-        let perRound = 1_000
-        let bunch = Bunch(4, waitBeforeExit: true) {  // alive until after the last check
-            for _ in 0..<rounds {
-                barrier.wait()
-                for local in round.object!.values { _ = local.value }
-                barrier.wait()
+    @Test func tenThousandThreadLocalsLeaveNoValue() async {
+        // Off the cooperative pool: see `offThePool`.
+        await offThePool {
+            let deinits = Counter()
+            let round = Holder<SharedList<ThreadLocal<TrackedValue>>>()
+            let barrier = PollingBarrier(5)
+            let rounds = 10
+            let perRound = 1_000
+            let bunch = Bunch(4, waitBeforeExit: true) {  // alive until after the last check
+                for _ in 0..<rounds {
+                    barrier.wait()
+                    for local in round.object!.values { _ = local.value }
+                    barrier.wait()
+                }
             }
-        }
-        for r in 0..<rounds {
-            do {
-                let locals = SharedList<ThreadLocal<TrackedValue>>()
-                for i in 0..<perRound { locals.append(ThreadLocal { TrackedValue(i, deinits: deinits) }) }
-                round.set(locals)
+            for r in 0..<rounds {
+                do {
+                    let locals = SharedList<ThreadLocal<TrackedValue>>()
+                    for i in 0..<perRound { locals.append(ThreadLocal { TrackedValue(i, deinits: deinits) }) }
+                    round.set(locals)
+                }
+                barrier.wait()
+                barrier.wait()
+                round.clear()
+                #expect(deinits.current == (r + 1) * perRound * 4)
             }
-            barrier.wait()
-            barrier.wait()
-            round.clear()
-            #expect(deinits.current == (r + 1) * perRound * 4)
+            bunch.join()
+            #expect(deinits.current == rounds * perRound * 4)
         }
-        bunch.join()
-        #expect(deinits.current == rounds * perRound * 4)
     }
 
     /// Values set on Dispatch worker threads are released with the `ThreadLocal`.

@@ -56,7 +56,7 @@ actor CountedActor {
     /// Waits on `semaphore` until another party releases it; whether it resumed on this actor.
     func suspendAndResume(_ semaphore: Threading.Semaphore) async throws -> Bool {
         let before = hops
-        #expect(try await semaphore.acquire(timeout: 60))
+        #expect(try await semaphore.acquire(timeout: safetyTimeout))
         dispatchPrecondition(condition: .onQueue(executor.queue))
         return hops > before
     }

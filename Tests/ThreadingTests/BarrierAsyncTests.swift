@@ -11,10 +11,10 @@ import Testing
         let indices = SharedList<Int>()
         for _ in 0..<3 {  // three generations
             let threads = spawn(2) { _ in
-                do { indices.append(try barrier.wait(timeout: 60)) } catch { indices.append(-1) }
+                do { indices.append(try barrier.wait(timeout: safetyTimeout)) } catch { indices.append(-1) }
             }
             try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<2 { group.addTask { try await barrier.wait(timeout: 60) } }
+                for _ in 0..<2 { group.addTask { try await barrier.wait(timeout: safetyTimeout) } }
                 for try await index in group { indices.append(index) }
             }
             for thread in threads { thread.join() }
@@ -28,7 +28,7 @@ import Testing
         let barrier = try Barrier(3)
         let errors = SharedList<String>()
         let thread = RawThread {
-            do { _ = try barrier.wait(timeout: 60) } catch { errors.append("\(error)") }
+            do { _ = try barrier.wait(timeout: safetyTimeout) } catch { errors.append("\(error)") }
         }
         #expect(await eventually { barrier.nWaiting == 1 })
         let task = Task { try await barrier.wait() }
@@ -54,9 +54,9 @@ import Testing
 
     @Test func test_own_async_released_before_cancel_returns_index() async throws {
         let barrier = try Barrier(2)
-        let task = Task { try await barrier.wait(timeout: 60) }
+        let task = Task { try await barrier.wait(timeout: safetyTimeout) }
         #expect(await eventually { barrier.nWaiting == 1 })
-        let index = try await barrier.wait(timeout: 60)
+        let index = try await barrier.wait(timeout: safetyTimeout)
         task.cancel()
         #expect(try await task.value + index == 1)
         #expect(!barrier.isBroken)

@@ -23,7 +23,7 @@ import Testing
             eventuallyBlocking { waiterCount(event) == 1 }
             event.set()
         }
-        #expect(try await event.wait(timeout: 60))
+        #expect(try await event.wait(timeout: safetyTimeout))
         setter.join()
     }
 
@@ -31,10 +31,10 @@ import Testing
         let event = Event()
         let woken = Counter()
         let threads = spawn(2) { _ in
-            if try! event.wait(timeout: 60) { woken.increment() }
+            if try! event.wait(timeout: safetyTimeout) { woken.increment() }
         }
         let tasks = (0..<3).map { _ in
-            Task { if try await event.wait(timeout: 60) { woken.increment() } }
+            Task { if try await event.wait(timeout: safetyTimeout) { woken.increment() } }
         }
         #expect(await eventually { waiterCount(event) == 5 })
         await Task { event.set() }.value
@@ -57,7 +57,7 @@ import Testing
     @Test func test_own_async_cancel_while_suspended() async throws {
         let event = Event()
         let task = Task { try await event.wait() }
-        let thread = RawThread { _ = try! event.wait(timeout: 60) }
+        let thread = RawThread { _ = try! event.wait(timeout: safetyTimeout) }
         #expect(await eventually { waiterCount(event) == 2 })
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
@@ -70,7 +70,7 @@ import Testing
 
     @Test func test_own_async_cancel_last_waiter_resets_state() async throws {
         let event = Event()
-        let task = Task { try await event.wait(timeout: 60) }
+        let task = Task { try await event.wait(timeout: safetyTimeout) }
         #expect(await eventually { waiterCount(event) == 1 })
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }

@@ -76,8 +76,8 @@ import Testing
     @Test func threadsAndTasksWokenTogether() async throws {
         let f = Future<Int>()
         let threadResults = SharedList<Int>()
-        let bunch = Bunch(3) { threadResults.append(try f.result(timeout: 60)) }
-        let tasks = (0..<3).map { _ in Task { try await f.result(timeout: 60) } }
+        let bunch = Bunch(3) { threadResults.append(try f.result(timeout: safetyTimeout)) }
+        let tasks = (0..<3).map { _ in Task { try await f.result(timeout: safetyTimeout) } }
         bunch.waitForStarted()
         try await Task.sleep(nanoseconds: 50_000_000)
         try f.setResult(5)
@@ -96,7 +96,7 @@ import Testing
             }
         }
         var order: [Int] = []
-        for try await f in asCompleted(fs, timeout: 60) { order.append(try await f.result()) }
+        for try await f in asCompleted(fs, timeout: safetyTimeout) { order.append(try await f.result()) }
         t.join()
         #expect(order == [2, 3, 0, 1])
     }
@@ -151,7 +151,7 @@ import Testing
     @Test func cancellingRunBeforeTheWorkStartedCancelsIt() async throws {
         let pool = try ThreadPoolExecutor(maxWorkers: 1)
         let gate = Event()
-        let blocker = try pool.submit { _ = try gate.wait(timeout: 60) }
+        let blocker = try pool.submit { _ = try gate.wait(timeout: safetyTimeout) }
         let ran = Counter()
         let task = Task { try await pool.run { ran.increment() } }
         try await Task.sleep(nanoseconds: 50_000_000)
@@ -170,11 +170,11 @@ import Testing
         let task = Task {
             try await pool.run { () throws -> Int in
                 started.set()
-                _ = try gate.wait(timeout: 60)
+                _ = try gate.wait(timeout: safetyTimeout)
                 return 9
             }
         }
-        _ = try await started.wait(timeout: 60)
+        _ = try await started.wait(timeout: safetyTimeout)
         task.cancel()
         gate.set()
         #expect(try await task.value == 9)
@@ -211,7 +211,7 @@ import Testing
         let gate = Event()
         // A synchronous closure: the blocking wait is meant here (on the pool, not the
         // cooperative threads), and `noasync` diagnoses it only when called from async code.
-        let blockingWait: @Sendable () -> Bool = { (try? gate.wait(timeout: 60)) ?? false }
+        let blockingWait: @Sendable () -> Bool = { (try? gate.wait(timeout: safetyTimeout)) ?? false }
         let blocked = (0..<6).map { _ in
             Task(executorPreference: pool) { () -> Bool in blockingWait() }
         }

@@ -26,7 +26,7 @@ import Testing
             eventuallyBlocking { waiterCount(lock) == 1 }
             try! lock.release()
         }
-        #expect(try await lock.acquire(timeout: 60))
+        #expect(try await lock.acquire(timeout: safetyTimeout))
         releaser.join()
         #expect(lock.isLocked)
         try lock.release()

@@ -14,7 +14,7 @@ import Testing
         }
         let taken = try await stock.withLock(
             when: { $0 > 0 },
-            timeout: 60,
+            timeout: safetyTimeout,
             { count -> Int in
                 count -= 1
                 return 7
@@ -34,7 +34,7 @@ import Testing
         }
         #expect(await eventually { waiterTotal(queue) == 1 })
         let thread = RawThread {
-            let item = try! queue.withLock(when: { !$0.isEmpty }, timeout: 60) { $0.removeFirst() }
+            let item = try! queue.withLock(when: { !$0.isEmpty }, timeout: safetyTimeout) { $0.removeFirst() }
             got.append("thread \(item ?? -1)")
         }
         #expect(await eventually { waiterTotal(queue) == 2 })
@@ -72,7 +72,7 @@ import Testing
         let thread = RawThread {
             if try! stock.withLock(
                 when: { $0 > 0 },
-                timeout: 60,
+                timeout: safetyTimeout,
                 { count -> Bool in
                     count -= 1
                     return true

@@ -240,7 +240,7 @@ private func joiners(_ q: AnyObject) -> Int { ParkingLot.waiterCount(on: parking
                     }
                 }
             }
-            #expect(await eventually(timeout: 60) { produced.current == 1 })
+            #expect(await eventually(timeout: safetyTimeout) { produced.current == 1 })
             try await group.next()  // the producing task (or a consumer, which ends only on shutdown)
             try await q.join()
             q.shutdown()

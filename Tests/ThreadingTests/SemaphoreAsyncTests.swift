@@ -22,7 +22,7 @@ import Testing
             eventuallyBlocking { waiterCount(sem) == 1 }
             try! sem.release()
         }
-        #expect(try await sem.acquire(timeout: 60))
+        #expect(try await sem.acquire(timeout: safetyTimeout))
         releaser.join()
         #expect(sem.currentValue == 0)
         #expect(sem.waiters.load(ordering: .relaxed) == 0)
@@ -131,7 +131,7 @@ import Testing
 
     @Test func test_own_async_timeout_then_released() async throws {
         let sem = try Threading.Semaphore(0)
-        let waiter = Task { try await sem.acquire(timeout: 60) }
+        let waiter = Task { try await sem.acquire(timeout: safetyTimeout) }
         #expect(await eventually { waiterCount(sem) == 1 })
         try sem.release()
         #expect(try await waiter.value)

@@ -8,7 +8,7 @@ import Testing
 @Suite(.serialized) struct ThreadAsyncTests {
     @Test func test_own_async_join() async throws {
         let gate = Event()
-        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: 60) })
+        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: safetyTimeout) })
         try thread.start()
         let joiner = Task { try await thread.join() }
         #expect(await eventually { waiterCount(thread.stoppedEvent) == 1 })
@@ -22,7 +22,7 @@ import Testing
 
     @Test func test_own_async_join_timeout() async throws {
         let gate = Event()
-        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: 60) })
+        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: safetyTimeout) })
         try thread.start()
         let start = monotonicSeconds()
         try await thread.join(timeout: 0.1)
@@ -37,7 +37,7 @@ import Testing
 
     @Test func test_own_async_join_cancelled() async throws {
         let gate = Event()
-        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: 60) })
+        let thread = Threading.Thread(target: { _ = try? gate.wait(timeout: safetyTimeout) })
         try thread.start()
         let joiner = Task { try await thread.join() }
         #expect(await eventually { waiterCount(thread.stoppedEvent) == 1 })
@@ -58,7 +58,7 @@ import Testing
             #expect(error.message == "cannot join thread before it is started")
         }
         let gate = Event()
-        let waiting = Threading.Thread(target: { _ = try? gate.wait(timeout: 60) })
+        let waiting = Threading.Thread(target: { _ = try? gate.wait(timeout: safetyTimeout) })
         try waiting.start()
         await #expect(throws: ThreadingError.self) { try await waiting.join(timeout: .nan) }
         gate.set()

@@ -18,13 +18,27 @@
 #include <sys/syscall.h>
 #endif
 
-uint64_t cthreading_gettid(void) {
+uint64_t cthreading_native_id(pthread_t thread) {
 #if defined(__APPLE__)
     uint64_t tid = 0;
-    pthread_threadid_np(NULL, &tid);
+    pthread_threadid_np(thread, &tid);
     return tid;
 #else
-    return (uint64_t)syscall(SYS_gettid);
+    // glibc and Musl give a thread's CPU-time clock as the kernel encodes it, from the id that
+    // `clone` stored in the thread's descriptor before either thread ran on: `~tid << 3 | 6`
+    // (CPUCLOCK_PERTHREAD_MASK | CPUCLOCK_SCHED, Linux's posix-cpu-timers ABI). No system call.
+    clockid_t clock;
+    if (pthread_getcpuclockid(thread, &clock) != 0 || (clock & 7) != 6) return 0;
+    return (uint64_t)(uint32_t)~(clock >> 3);
+#endif
+}
+
+uint64_t cthreading_gettid(void) {
+#if defined(__APPLE__)
+    return cthreading_native_id(pthread_self());
+#else
+    uint64_t tid = cthreading_native_id(pthread_self());
+    return tid != 0 ? tid : (uint64_t)syscall(SYS_gettid);
 #endif
 }
 
@@ -106,6 +120,7 @@ uintptr_t cthreading_thread_ident(pthread_t thread) { return (uintptr_t)thread; 
 pthread_t cthreading_thread_from_ident(uintptr_t ident) { return (pthread_t)ident; }
 
 __thread cthreading_local_storage *cthreading_local_current = NULL;
+__thread void *cthreading_thread_current = NULL;
 
 int cthreading_backtrace(void **frames, int size) {
     return backtrace(frames, size);

@@ -22,12 +22,12 @@ pthread_t cthreading_main_thread(void) { return main_thread; }
 
 uint64_t cthreading_main_native_id(void) { return main_native_id; }
 
-int cthreading_start_detached(void *(*start)(void *), void *context, size_t stack_size, uintptr_t *ident) {
+int cthreading_start(void *(*start)(void *), void *context, size_t stack_size, int joinable, uintptr_t *ident) {
     pthread_t thread;
     pthread_attr_t attr;
     int rc = pthread_attr_init(&attr);
     if (rc != 0) return rc;
-    rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_attr_setdetachstate(&attr, joinable ? PTHREAD_CREATE_JOINABLE : PTHREAD_CREATE_DETACHED);
 #if defined(__APPLE__)
     // Darwin takes only whole pages (16 KiB on arm64): round up, as the size is a minimum.
     size_t page = (size_t)getpagesize();
@@ -39,6 +39,14 @@ int cthreading_start_detached(void *(*start)(void *), void *context, size_t stac
     pthread_attr_destroy(&attr);
     return rc;
 }
+
+int cthreading_start_detached(void *(*start)(void *), void *context, size_t stack_size, uintptr_t *ident) {
+    return cthreading_start(start, context, stack_size, 0, ident);
+}
+
+int cthreading_join(uintptr_t ident) { return pthread_join(cthreading_thread_from_ident(ident), NULL); }
+
+int cthreading_detach_self(void) { return pthread_detach(pthread_self()); }
 
 // Weak: a process without libdispatch (no Swift concurrency in it) has no main queue to be on.
 extern const char *dispatch_queue_get_label(void *queue) __attribute__((weak));

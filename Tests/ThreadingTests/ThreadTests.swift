@@ -67,6 +67,11 @@ func pollUntil(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     }
 }
 
+/// The number of memory mappings of this process (lines of `/proc/self/maps`).
+func mappingCount() -> Int {
+    readSmallFile("/proc/self/maps")!.split(separator: "\n").count
+}
+
 /// Whether `thread` (this very object) is in `enumerate()`.
 func isEnumerated(_ thread: Threading.Thread) -> Bool {
     enumerate().contains { $0 === thread }
@@ -701,6 +706,109 @@ let stackSizeGate = TestGate()
         let nativeID = try #require(t.nativeID)
         #expect(pollUntil { !t.isAlive && !isEnumerated(t) })
         #expect(pollUntil { !kernelThreadExists(nativeID: nativeID) }, "the OS thread \(nativeID) did not exit")
+    }
+
+    // MARK: The OS thread: joined or detached exactly once
+
+    /// Starts `count` threads with an empty target, calling `after` on each right after its
+    /// `start()` and `afterAll` on all of them, then waits until every one has ended, released its
+    /// OS thread (claimed by an untimed `join()` or detached by itself: never left unclaimed) and
+    /// exited. Returns how many memory mappings the process gained meanwhile: an OS thread left
+    /// neither joined nor detached keeps its stack mapped, so a leak grows this with `count`.
+    func mappingGrowth(
+        _ count: Int,
+        after: (Threading.Thread) throws -> Void = { _ in },
+        afterAll: ([Threading.Thread]) throws -> Void = { _ in },
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Int {
+        let before = mappingCount()
+        var threads: [Threading.Thread] = []
+        for _ in 0..<count {
+            let t = Threading.Thread(target: {})
+            try t.start()
+            try after(t)
+            threads.append(t)
+        }
+        try afterAll(threads)
+        let nativeIDs = threads.map { $0.nativeID! }
+        let released = pollUntil(seconds: 30) {
+            threads.allSatisfy { !$0.isAlive && $0.osThread.load(ordering: .acquiring) != Threading.Thread.unclaimed }
+        }
+        #expect(released, "a thread ended with its OS thread unclaimed", sourceLocation: sourceLocation)
+        let exited = pollUntil(seconds: 30) { nativeIDs.allSatisfy { !kernelThreadExists(nativeID: $0) } }
+        #expect(exited, "an OS thread did not exit", sourceLocation: sourceLocation)
+        return mappingCount() - before
+    }
+
+    /// Threads never joined, joined only with timeouts, joined twice, joined at once by two
+    /// threads (untimed both, or one timed), joined the moment they start (racing their end), or
+    /// joined by a timed join that gives up first: each OS thread is joined or detached once, and
+    /// the process's mappings do not grow with the number of threads (a stack and its guard page
+    /// each, were they left behind; the bound leaves room for threads of tests running alongside).
+    @Test func test_no_os_thread_left_unjoined() throws {
+        let n = 400
+        _ = try mappingGrowth(50)  // warm-up: the C library's stack cache, the arenas
+        var growth: [String: Int] = [:]
+        growth["never joined"] = try mappingGrowth(n)
+        growth["joined at once"] = try mappingGrowth(n, after: { try $0.join() })
+        growth["timed joins only"] = try mappingGrowth(n, afterAll: { for t in $0 { try t.join(timeout: 30) } })
+        growth["joined twice"] = try mappingGrowth(
+            n,
+            afterAll: { threads in
+                for t in threads {
+                    try t.join()
+                    try t.join()
+                }
+            }
+        )
+        growth["zero timeout, then untimed"] = try mappingGrowth(
+            n,
+            after: { t in
+                try t.join(timeout: 0)
+                try t.join()
+            }
+        )
+        for timed in [false, true] {
+            growth["two joiners at once, one timed: \(timed)"] = try mappingGrowth(
+                n,
+                after: { t in
+                    let other = RawThread {
+                        do {
+                            if timed { try t.join(timeout: 30) } else { try t.join() }
+                        } catch { Issue.record("join threw \(error)") }
+                        #expect(!t.isAlive)
+                    }
+                    try t.join()
+                    #expect(!t.isAlive)
+                    other.join()
+                }
+            )
+        }
+        for (scenario, grown) in growth {
+            #expect(grown < n / 2, "\(scenario): \(grown) more memory mappings after \(n) threads")
+        }
+    }
+
+    /// An untimed join racing the thread's end, from two threads at once (one of them may claim the
+    /// OS thread, the thread may have detached itself first): both return only once the thread has
+    /// ended, and it ends claimed exactly once.
+    @Test func test_untimed_joins_race_the_end() throws {
+        let lateJoins = Atomic<Int>(0)
+        for _ in 0..<2_000 {
+            let go = Atomic<Bool>(false)
+            let t = Threading.Thread(target: { while !go.load(ordering: .acquiring) {} })
+            try t.start()
+            let other = RawThread {
+                go.store(true, ordering: .releasing)
+                do { try t.join() } catch { Issue.record("join threw \(error)") }
+                if t.isAlive || !t.stoppedEvent.isSet { lateJoins.add(1, ordering: .relaxed) }
+            }
+            try t.join()
+            if t.isAlive || !t.stoppedEvent.isSet { lateJoins.add(1, ordering: .relaxed) }
+            other.join()
+            #expect(pollUntil { t.osThread.load(ordering: .acquiring) != Threading.Thread.unclaimed })
+        }
+        #expect(lateJoins.load(ordering: .relaxed) == 0, "a join returned before the thread ended")
     }
 
     // MARK: ThreadingExceptionTests and the error table

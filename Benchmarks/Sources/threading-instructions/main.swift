@@ -207,12 +207,36 @@ func threadStream(_ n: Int, put: @escaping @Sendable (Int) -> Void, get: @escapi
     try! consumer.join()
 }
 
+@inline(never) func threadStartJoin() {
+    let thread = Threading.Thread(target: {}, daemon: true)
+    try! thread.start()
+    try! thread.join()
+}
+
+private func emptyEntry(_: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? { nil }
+
+@inline(never) func pthreadStartJoin() {
+    var handle = pthread_t()
+    pthread_create(&handle, nil, emptyEntry, nil)
+    pthread_join(handle, nil)
+}
+
+// Written before the peer's partner thread is created, read by it only.
+nonisolated(unsafe) var peerIterations = 0
+
+@inline(never) func barrierWait(_ barrier: Threading.Barrier) { try! barrier.wait() }
+
+@inline(never) func pthreadBarrierWait(_ barrier: UnsafeMutablePointer<pthread_barrier_t>) {
+    pthread_barrier_wait(barrier)
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let n = Int(arguments[2]), n > 0 else {
     print(
         "usage: threading-instructions rlock|pthread-recursive|semaphore|sem_t|lock|mutex"
             + "|future-set-result|mutex-future|alloc-release|future-result|future-exception|future-wait-100"
             + "|pool-submit|pool-roundtrip|pool-run|empty"
+            + "|thread-start-join|pthread-start-join|barrier-2|pthread-barrier-2"
             + "|task-semaphore|task-floor|task-semaphore-pingpong|task-event-pingpong|task-floor-pingpong"
             + "|queue-put-get|bounded-queue-put-get|simplequeue-put-get|mutex-array-put-get"
             + "|queue-pingpong|simplequeue-pingpong|event-pingpong|queue-stream|bounded-queue-stream N"
@@ -298,6 +322,34 @@ case "pool-run":
     }
     done.wait()
     pool.shutdown()
+case "thread-start-join":
+    for _ in 0..<n { threadStartJoin() }
+case "pthread-start-join":
+    for _ in 0..<n { pthreadStartJoin() }
+case "barrier-2":
+    // N generations of a 2-party barrier: this thread and one partner.
+    let barrier = try! Threading.Barrier(2)
+    let partner = Threading.Thread(target: { for _ in 0..<n { barrierWait(barrier) } })
+    try! partner.start()
+    for _ in 0..<n { barrierWait(barrier) }
+    try! partner.join()
+case "pthread-barrier-2":
+    let barrier = UnsafeMutablePointer<pthread_barrier_t>.allocate(capacity: 1)
+    pthread_barrier_init(barrier, nil, 2)
+    var partner = pthread_t()
+    peerIterations = n
+    pthread_create(
+        &partner,
+        nil,
+        { raw in
+            let barrier = raw!.assumingMemoryBound(to: pthread_barrier_t.self)
+            for _ in 0..<peerIterations { pthreadBarrierWait(barrier) }
+            return nil
+        },
+        barrier
+    )
+    for _ in 0..<n { pthreadBarrierWait(barrier) }
+    pthread_join(partner, nil)
 case "empty":
     var sum = 0
     for i in 0..<n { sum = nothing(sum &+ i) }

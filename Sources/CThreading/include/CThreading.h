@@ -31,6 +31,11 @@ const char *cthreading_wait_backend(void);
 /// The kernel's id of the calling thread.
 uint64_t cthreading_gettid(void);
 
+/// The kernel's id of `thread`, which must not have been joined or have ended detached, read from
+/// its descriptor without a system call (as soon as `pthread_create` returns); 0 if the C library
+/// does not tell.
+uint64_t cthreading_native_id(pthread_t thread);
+
 /// Sets the OS name of `thread` (at most 15 bytes are kept; longer names are truncated
 /// on a UTF-8 boundary by the caller). Returns 0 or errno; ENOTSUP on Darwin for a thread other
 /// than the calling one (Darwin names only the calling thread).
@@ -80,6 +85,19 @@ uint64_t cthreading_main_native_id(void);
 /// or the error of `pthread_attr_setstacksize`/`pthread_create`.
 int cthreading_start_detached(void *(*start)(void *), void *context, size_t stack_size, uintptr_t *ident);
 
+/// Starts a thread as `cthreading_start_detached` does, joinable when `joinable` is not 0: then
+/// exactly one `cthreading_join` of it, or one `cthreading_detach_self` on it, must follow, or its
+/// stack stays mapped after it ends.
+int cthreading_start(void *(*start)(void *), void *context, size_t stack_size, int joinable, uintptr_t *ident);
+
+/// Waits until the joinable thread whose identity is `ident` has ended, and frees what it held
+/// (`pthread_join`). Returns 0 or errno.
+int cthreading_join(uintptr_t ident);
+
+/// Detaches the calling thread (`pthread_detach(pthread_self())`): its resources go when it ends.
+/// Returns 0 or errno.
+int cthreading_detach_self(void);
+
 /// Whether the calling thread is running work of Dispatch's main queue: the main actor's
 /// executor, which runs on Dispatch's threads once an `async` main has ended the initial thread
 /// (`dispatch_main`). 0 when libdispatch is not in the process.
@@ -125,6 +143,24 @@ extern __thread cthreading_local_storage *cthreading_local_current;  // Darwin: 
 #else
 extern __thread cthreading_local_storage *cthreading_local_current __attribute__((tls_model("initial-exec")));
 #endif
+
+/// The `Thread` object of the calling thread (an unmanaged Swift reference), or NULL: read on
+/// every `currentThread()`, so initial-exec as well. Use the accessors below.
+#if defined(__APPLE__)
+extern __thread void *cthreading_thread_current;
+#else
+extern __thread void *cthreading_thread_current __attribute__((tls_model("initial-exec")));
+#endif
+
+/// The calling thread's `Thread` object, or NULL.
+static inline void *cthreading_thread_get_current(void) {
+    return cthreading_thread_current;
+}
+
+/// Makes `thread` (or NULL) the calling thread's `Thread` object.
+static inline void cthreading_thread_set_current(void *thread) {
+    cthreading_thread_current = thread;
+}
 
 /// The calling thread's slot table, or NULL.
 static inline cthreading_local_storage *cthreading_local_get_current(void) {

@@ -101,7 +101,8 @@ enum Platform {
         String(cString: cthreading_wait_backend())
     }
 
-    /// The kernel's id of the calling thread (`gettid` on Linux, `pthread_threadid_np` on Darwin).
+    /// The kernel's id of the calling thread (on Linux read from the C library's thread descriptor
+    /// instead of a `gettid` system call; `pthread_threadid_np` on Darwin).
     @usableFromInline
     static func currentNativeID() -> UInt {
         UInt(cthreading_gettid())

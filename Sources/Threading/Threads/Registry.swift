@@ -41,8 +41,28 @@ final class Registry: Sendable {
     }
 
     /// `PREFIX-N`, N one more than the last name handed out (shared by threads and dummies).
+    ///
+    /// Spelled out by hand: on every `Thread()` without a name, string interpolation cost more
+    /// than the rest of the initializer.
     func newName(_ prefix: String) -> String {
-        "\(prefix)-\(counter.add(1, ordering: .relaxed).newValue)"
+        var number = counter.add(1, ordering: .relaxed).newValue
+        var prefix = prefix
+        return prefix.withUTF8 { prefix in
+            // The prefix, "-", and an Int's at most 19 digits, written from the last.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: prefix.count + 20) { buffer in
+                var start = buffer.count
+                repeat {
+                    start -= 1
+                    buffer[start] = UInt8(truncatingIfNeeded: 0x30 + number % 10)
+                    number /= 10
+                } while number > 0
+                start -= 1
+                buffer[start] = UInt8(ascii: "-")
+                start -= prefix.count
+                _ = UnsafeMutableBufferPointer(rebasing: buffer[start...]).initialize(from: prefix)
+                return String(decoding: UnsafeBufferPointer(rebasing: buffer[start...]), as: UTF8.self)
+            }
+        }
     }
 
     func enterLimbo(_ thread: Thread) {
@@ -53,9 +73,9 @@ final class Registry: Sendable {
         table.withLock { $0.limbo.removeAll { $0 === thread } }
     }
 
-    /// Moves a starting thread from limbo to the active table, unless it has moved already: both
-    /// `start()`, once the OS thread exists, and the new thread, as it begins, call this, and the
-    /// first one moves it. So the active table keeps the order in which `start()` calls returned.
+    /// Moves a starting thread from limbo to the active table, unless it has left limbo already
+    /// (it ended first: `remove` took it out of limbo). `start()` calls it once the OS thread
+    /// exists, so the active table keeps the order in which `start()` calls returned.
     func activate(_ thread: Thread) {
         table.withLock { table in
             guard let index = table.limbo.firstIndex(where: { $0 === thread }) else { return }
@@ -69,8 +89,16 @@ final class Registry: Sendable {
         table.withLock { $0.active.append(thread) }
     }
 
+    /// Takes a thread out of the table: out of the active threads, or out of limbo if it ends
+    /// before `start()` has moved it (then `activate` finds it gone and leaves it out).
     func remove(_ thread: Thread) {
-        table.withLock { $0.active.removeAll { $0 === thread } }
+        table.withLock { table in
+            if let index = table.active.lastIndex(where: { $0 === thread }) {
+                table.active.remove(at: index)
+            } else if let index = table.limbo.firstIndex(where: { $0 === thread }) {
+                table.limbo.remove(at: index)
+            }
+        }
     }
 
     /// Python's `enumerate()`: the active threads, then those being started.
@@ -114,11 +142,14 @@ private func threadingAtExit() {
     Registry.shared.shutdown()
 }
 
-/// The `Thread` object of the calling thread, kept in thread-local storage.
+/// The `Thread` object of the calling thread, kept in a C thread-local variable (a read is one
+/// load).
 ///
 /// Threads started here store their own object (not retained: `bootstrap` holds it) and clear it
-/// before they end. A foreign thread gets a dummy thread on first use, stored retained; the key's
-/// destructor removes it from the registry when that OS thread ends.
+/// before they end; that costs them no `pthread_setspecific`, so they end without the C library's
+/// pass over their thread-specific data. A foreign thread gets a dummy thread on first use, stored
+/// retained, and also under a pthread key whose destructor removes it from the registry when that
+/// OS thread ends.
 enum CurrentThread {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
@@ -128,40 +159,43 @@ enum CurrentThread {
         return key
     }()
 
-    /// The slot's value: the thread object, and whether the slot holds a reference to it.
+    /// The calling thread's object, if it has one yet.
     static func get() -> Thread? {
-        guard let raw = pthread_getspecific(key) else { return nil }
+        guard let raw = cthreading_thread_get_current() else { return nil }
         return Unmanaged<Thread>.fromOpaque(raw).takeUnretainedValue()
     }
 
     /// Stores a thread started here (unretained), or clears the slot.
     static func set(_ thread: Thread?) {
-        let raw = thread.map { UnsafeRawPointer(Unmanaged.passUnretained($0).toOpaque()) }
+        cthreading_thread_set_current(thread.map { Unmanaged.passUnretained($0).toOpaque() })
+    }
+
+    /// Stores a thread this module did not start: a dummy retained until its OS thread ends (the
+    /// key's destructor lets it go), the main thread unretained (its object is never released).
+    static func adopt(_ thread: Thread) {
+        guard thread.kind == .dummy else {
+            set(thread)
+            return
+        }
+        let raw = Unmanaged.passRetained(thread).toOpaque()
+        cthreading_thread_set_current(raw)
         let rc = pthread_setspecific(key, raw)
         precondition(rc == 0, "pthread_setspecific failed with error \(rc)")
     }
 
-    /// Stores a thread this module did not start, retained until its OS thread ends. The main
-    /// thread's object is never released, so its slot keeps no reference.
-    static func adopt(_ thread: Thread) {
-        let raw: UnsafeMutableRawPointer
-        if thread.kind == .dummy {
-            raw = Unmanaged.passRetained(thread).toOpaque()
-        } else {
-            raw = Unmanaged.passUnretained(thread).toOpaque()
-        }
-        let rc = pthread_setspecific(key, raw)
-        precondition(rc == 0, "pthread_setspecific failed with error \(rc)")
+    /// Clears the slot if it holds `raw` (a dummy whose OS thread is ending).
+    fileprivate static func clear(ifHolding raw: UnsafeMutableRawPointer) {
+        if cthreading_thread_get_current() == raw { cthreading_thread_set_current(nil) }
     }
 }
 
-// The thread-local slot's destructor: runs when a thread whose slot is still set ends. Dummy
-// threads leave it set (threads started here clear it), and so does the main thread when its OS
-// thread ends before the process does: an `async` main's `dispatch_main` ends it with
-// `pthread_exit` at the first `await`. The main thread's slot holds no reference, and its `Thread`
-// stays alive and in `enumerate()` until `main` returns (the exit-time shutdown marks it stopped).
+// The pthread key's destructor: runs when a dummy thread's OS thread ends (only dummies are stored
+// under the key). Its object leaves the registry and is released; the thread-local slot is cleared
+// first, so that a later destructor on this thread that asks for `currentThread()` gets a new
+// dummy rather than the released one.
 private func dummyThreadEnded(_ raw: UnsafeMutableRawPointer?) {
     guard let raw else { return }
+    CurrentThread.clear(ifHolding: raw)
     let unmanaged = Unmanaged<Thread>.fromOpaque(raw)
     guard unmanaged.takeUnretainedValue().kind == .dummy else { return }
     let thread = unmanaged.takeRetainedValue()

@@ -1,4 +1,5 @@
 import CThreading
+import Synchronization
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -30,7 +31,7 @@ extension Thread {
         Registry.shared.enterLimbo(self)
         let context = Unmanaged.passRetained(self).toOpaque()
         var ident: UInt = 0
-        let rc = cthreading_start_detached(threadEntry, context, size_t(stackSize()), &ident)
+        let rc = cthreading_start(threadEntry, context, size_t(stackSize()), 1, &ident)
         guard rc == 0 else {
             Unmanaged<Thread>.fromOpaque(context).release()
             Registry.shared.leaveLimbo(self)
@@ -60,11 +61,28 @@ extension Thread {
     @available(*, noasync, message: "use `try await thread.join()`, which suspends the task instead")
     public func join(timeout: Double? = nil) throws {
         if kind == .dummy { throw ThreadingError(.runtimeError, "cannot join a dummy thread") }
-        guard hasStarted else {
+        guard let ident = startedIdent else {
             throw ThreadingError(.runtimeError, "cannot join thread before it is started")
         }
         if self === currentThread() { throw ThreadingError(.runtimeError, "cannot join current thread") }
         if stoppedEvent.isSet { return }
+        // An untimed join that claims the OS thread waits in `pthread_join`: the kernel wakes it
+        // once the thread has exited, where a wake-up from the thread's last steps would let the
+        // joiner preempt it before it could exit (a context switch more, on one CPU). Every other
+        // joiner (timed, a second one, the async twin, the exit-time shutdown) waits for
+        // `stoppedEvent`, which the thread sets before it exits.
+        if timeout == nil,
+            osThread.compareExchange(
+                expected: Thread.unclaimed,
+                desired: Thread.joining,
+                ordering: .acquiringAndReleasing
+            ).exchanged
+        {
+            BlockingInTask.check("Thread.join")
+            let rc = cthreading_join(ident)
+            precondition(rc == 0, "pthread_join failed with error \(rc)")
+            return
+        }
         if let timeout, timeout < 0 {
             _ = try stoppedEvent.waitSlow(timeout: 0, operation: "Thread.join")
         } else {
@@ -76,6 +94,25 @@ extension Thread {
     /// started here (the main and dummy threads).
     var hasStarted: Bool {
         state.withLock { $0.phase == .started || $0.phase == .stopped }
+    }
+
+    /// `ident` once the thread has started (as `hasStarted`), else `nil`.
+    private var startedIdent: UInt? {
+        state.withLock { $0.phase == .started || $0.phase == .stopped ? $0.ident : nil }
+    }
+
+    /// The thread's very last step, after `bootstrap()`: unless an untimed `join()` has claimed
+    /// the OS thread (and will `pthread_join` it), the thread detaches itself, so that it leaves
+    /// nothing behind when it exits.
+    func releaseOSThread() {
+        if osThread.compareExchange(
+            expected: Thread.unclaimed,
+            desired: Thread.detached,
+            ordering: .acquiringAndReleasing
+        ).exchanged {
+            let rc = cthreading_detach_self()
+            precondition(rc == 0, "pthread_detach failed with error \(rc)")
+        }
     }
 
     /// The new thread's life, from its first instruction to its last (Python's `_bootstrap_inner`).
@@ -92,7 +129,8 @@ extension Thread {
             // Under the lock, so that a rename racing with the start cannot be overwritten.
             OSThreadName.set(state.name, on: ident)
         }
-        Registry.shared.activate(self)
+        // `start()` moves the thread from limbo to the active table (and `remove` below takes it
+        // out of either), so the thread itself has no registry work here.
         startedEvent.set()
 
         emit(.start, error: nil)
@@ -108,13 +146,19 @@ extension Thread {
         // `deinit`s have run when `join()` returns or the exit-time shutdown moves on.
         LocalRegistry.shared.releaseCurrentThreadValues()
         Registry.shared.remove(self)
-        state.withLock { $0.phase = .stopped }
         // The hooks and the target (left by a `run()` override) are let go of now, as CPython
         // deletes `_target`: a hook or target that captures this thread makes no lasting cycle.
-        // `exchange` releases them after the lock, in case a capture's deinitializer reads the
-        // thread.
-        _ = state.exchange(\.hooks, with: TraceHooks.Pair())
-        _ = state.exchange(\.target, with: nil)
+        // They are taken out under the lock and released after it, in case a capture's
+        // deinitializer reads the thread.
+        var hooks = TraceHooks.Pair()
+        var target: (@Sendable () throws -> Void)? = nil
+        state.withLock { state in
+            state.phase = .stopped
+            swap(&hooks, &state.hooks)
+            swap(&target, &state.target)
+        }
+        _ = consume hooks
+        _ = consume target
         CurrentThread.set(nil)
         stoppedEvent.set()
     }
@@ -145,32 +189,48 @@ extension Thread {
 private func threadEntry(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
     let thread = Unmanaged<Thread>.fromOpaque(context!).takeRetainedValue()
     thread.bootstrap()
+    thread.releaseOSThread()
     return nil
 }
 
 /// OS thread names: set from Python's thread names, truncated to the kernel's 15 bytes.
 enum OSThreadName {
     /// Names the thread whose `pthread_t` is `ident`; the thread must be alive. Errors (a
-    /// container may refuse with `EPERM`) are ignored, as CPython ignores them.
+    /// container may refuse with `EPERM`) are ignored, as CPython ignores them. Allocates nothing:
+    /// a thread that never allocates ends without setting up and tearing down a malloc cache.
     static func set(_ name: String, on ident: UInt) {
-        var bytes = truncated(name)
-        bytes.append(0)
-        _ = bytes.withUnsafeBufferPointer { buffer in
+        let capacity = Int(CTHREADING_NAME_MAX) + 1
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            let count = truncate(name, into: buffer)
+            buffer[count] = 0
             buffer.withMemoryRebound(to: CChar.self) {
-                cthreading_setname(cthreading_thread_from_ident(ident), $0.baseAddress!)
+                _ = cthreading_setname(cthreading_thread_from_ident(ident), $0.baseAddress!)
             }
         }
     }
 
     /// The first 15 bytes of `name` in UTF-8, less a character cut in two.
     static func truncated(_ name: String) -> [UInt8] {
-        var bytes = Array(name.utf8.prefix(Int(CTHREADING_NAME_MAX)))
-        if let lead = bytes.lastIndex(where: { $0 & 0xC0 != 0x80 }) {
-            let first = bytes[lead]
-            let length = first < 0x80 ? 1 : first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : 2
-            if bytes.count - lead < length { bytes.removeSubrange(lead...) }
+        [UInt8](unsafeUninitializedCapacity: Int(CTHREADING_NAME_MAX)) { buffer, count in
+            count = truncate(name, into: buffer)
         }
-        return bytes
+    }
+
+    /// Writes the first 15 bytes of `name` in UTF-8, less a character cut in two, to the start of
+    /// `buffer` (at least 15 bytes); returns how many.
+    private static func truncate(_ name: String, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var name = name
+        var count = name.withUTF8 { utf8 in
+            let count = min(utf8.count, Int(CTHREADING_NAME_MAX))
+            _ = buffer.initialize(from: utf8.prefix(count))
+            return count
+        }
+        if let lead = buffer[..<count].lastIndex(where: { $0 & 0xC0 != 0x80 }) {
+            let first = buffer[lead]
+            let length = first < 0x80 ? 1 : first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : 2
+            if count - lead < length { count = lead }
+        }
+        return count
     }
 
     /// The OS name of the thread whose `pthread_t` is `ident`, or `nil` if it cannot be read.

@@ -45,8 +45,19 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
     /// Set by the new thread once it has published `nativeID` (and `ident`), which a reader that
     /// comes earlier waits for.
     let startedEvent = Event()
-    /// Set once the thread has finished and left `enumerate()`; `join` waits for it.
+    /// Set once the thread has finished and left `enumerate()`; `join` waits for it, but for the
+    /// one untimed `join()` that claims the OS thread (`osThread`) and waits in `pthread_join`.
     let stoppedEvent = Event()
+    /// Who releases the OS thread of a thread started here, which is created joinable:
+    /// `unclaimed` while nobody has; `joining` once an untimed `join()` has claimed it, which then
+    /// calls `pthread_join` (woken by the kernel as the thread exits); `detached` once the thread,
+    /// ending unclaimed, has claimed it itself and called `pthread_detach`. Exactly one of the two
+    /// claims succeeds, so every thread is joined or detached once. The main and dummy threads
+    /// start `detached`: they were not created here.
+    let osThread: Atomic<UInt8>
+    static let unclaimed: UInt8 = 0
+    static let joining: UInt8 = 1
+    static let detached: UInt8 = 2
 
     /// Creates a thread that will call `target` when started.
     ///
@@ -61,6 +72,7 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
         let resolvedDaemon = daemon ?? currentThread().daemon
         kind = .regular
         state = Protected(State(name: resolvedName, daemon: resolvedDaemon, target: target))
+        osThread = Atomic(Thread.unclaimed)
     }
 
     /// Creates a thread that will call `target` with `args` when started.
@@ -88,6 +100,7 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
         initial.ident = ident
         initial.nativeID = nativeID
         state = Protected(initial)
+        osThread = Atomic(Thread.detached)
         startedEvent.set()
     }
 
@@ -96,10 +109,10 @@ open class Thread: @unchecked Sendable, CustomStringConvertible {
     /// Called on the new thread by `start()`; a direct call runs it on the caller. The thread
     /// lets go of its target (and what it captured) once `run()` is done with it.
     open func run() throws {
-        let target = state.withLock { state in
-            defer { state.target = nil }
-            return state.target
-        }
+        // Swapped out rather than returned: a closure returned through the generic `withLock`
+        // would be wrapped in a reabstraction thunk, an allocation on the new thread.
+        var target: (@Sendable () throws -> Void)? = nil
+        state.withLock { swap(&target, &$0.target) }
         try target?()
     }
 

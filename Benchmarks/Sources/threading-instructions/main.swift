@@ -224,6 +224,14 @@ private func emptyEntry(_: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?
 // Written before the peer's partner thread is created, read by it only.
 nonisolated(unsafe) var peerIterations = 0
 
+// The peer's partner thread: a nonisolated function (a closure written in this file would be
+// taken as isolated to the main actor, and checked for it).
+private func pthreadBarrierPartner(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let barrier = raw!.assumingMemoryBound(to: pthread_barrier_t.self)
+    for _ in 0..<peerIterations { pthreadBarrierWait(barrier) }
+    return nil
+}
+
 @inline(never) func barrierWait(_ barrier: Threading.Barrier) { try! barrier.wait() }
 
 @inline(never) func pthreadBarrierWait(_ barrier: UnsafeMutablePointer<pthread_barrier_t>) {
@@ -338,16 +346,7 @@ case "pthread-barrier-2":
     pthread_barrier_init(barrier, nil, 2)
     var partner = pthread_t()
     peerIterations = n
-    pthread_create(
-        &partner,
-        nil,
-        { raw in
-            let barrier = raw!.assumingMemoryBound(to: pthread_barrier_t.self)
-            for _ in 0..<peerIterations { pthreadBarrierWait(barrier) }
-            return nil
-        },
-        barrier
-    )
+    pthread_create(&partner, nil, pthreadBarrierPartner, barrier)
     for _ in 0..<n { pthreadBarrierWait(barrier) }
     pthread_join(partner, nil)
 case "empty":

@@ -244,7 +244,7 @@ guard arguments.count == 3, let n = Int(arguments[2]), n > 0 else {
         "usage: threading-instructions rlock|pthread-recursive|semaphore|sem_t|lock|mutex"
             + "|future-set-result|mutex-future|alloc-release|future-result|future-exception|future-wait-100"
             + "|pool-submit|pool-roundtrip|pool-run|empty"
-            + "|thread-start-join|pthread-start-join|barrier-2|pthread-barrier-2"
+            + "|thread-start-join|pthread-start-join|barrier-2|pthread-barrier-2|barrier-4|pthread-barrier-4"
             + "|task-semaphore|task-floor|task-semaphore-pingpong|task-event-pingpong|task-floor-pingpong"
             + "|queue-put-get|bounded-queue-put-get|simplequeue-put-get|mutex-array-put-get"
             + "|queue-pingpong|simplequeue-pingpong|event-pingpong|queue-stream|bounded-queue-stream N"
@@ -334,21 +334,23 @@ case "thread-start-join":
     for _ in 0..<n { threadStartJoin() }
 case "pthread-start-join":
     for _ in 0..<n { pthreadStartJoin() }
-case "barrier-2":
-    // N generations of a 2-party barrier: this thread and one partner.
-    let barrier = try! Threading.Barrier(2)
-    let partner = Threading.Thread(target: { for _ in 0..<n { barrierWait(barrier) } })
-    try! partner.start()
+case "barrier-2", "barrier-4":
+    // N generations of a 2- or 4-party barrier: this thread and its partners.
+    let parties = arguments[1] == "barrier-2" ? 2 : 4
+    let barrier = try! Threading.Barrier(parties)
+    let partners = (1..<parties).map { _ in Threading.Thread(target: { for _ in 0..<n { barrierWait(barrier) } }) }
+    for partner in partners { try! partner.start() }
     for _ in 0..<n { barrierWait(barrier) }
-    try! partner.join()
-case "pthread-barrier-2":
+    for partner in partners { try! partner.join() }
+case "pthread-barrier-2", "pthread-barrier-4":
+    let parties = arguments[1] == "pthread-barrier-2" ? 2 : 4
     let barrier = UnsafeMutablePointer<pthread_barrier_t>.allocate(capacity: 1)
-    pthread_barrier_init(barrier, nil, 2)
-    var partner = pthread_t()
+    pthread_barrier_init(barrier, nil, UInt32(parties))
     peerIterations = n
-    pthread_create(&partner, nil, pthreadBarrierPartner, barrier)
+    var partners = [pthread_t](repeating: pthread_t(), count: parties - 1)
+    for i in partners.indices { pthread_create(&partners[i], nil, pthreadBarrierPartner, barrier) }
     for _ in 0..<n { pthreadBarrierWait(barrier) }
-    pthread_join(partner, nil)
+    for partner in partners { pthread_join(partner, nil) }
 case "empty":
     var sum = 0
     for i in 0..<n { sum = nothing(sum &+ i) }

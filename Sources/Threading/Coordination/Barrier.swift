@@ -68,22 +68,43 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
     public final func wait(timeout: Double? = nil) throws -> Int {
         let timeout = timeout ?? defaultTimeout
         lock()
+        // The common case inline: filling, no timeout, and no action to run if last.
+        if _fastPath(state == .filling && timeout == nil) {
+            let index = count
+            if index + 1 < parties {
+                count = index + 1
+                return try waitForRelease(index: index, mine: generation.load(ordering: .relaxed), until: .never)
+            }
+            if action == nil {
+                release(lastIndex: index)
+                return index
+            }
+        }
         // A reset completes when the threads of the interrupted generation have left.
         _ = waitWithLock(until: .never) { state != .resetting }
         guard case .waiting(let index, let mine, let limit) = try arrive(timeout: timeout) else {
             return parties - 1
         }
-        if case .until(let deadline) = limit {
-            BlockingInTask.check("Barrier.wait")
-            while generation.load(ordering: .relaxed) == mine && state == .filling {
-                let seen = epoch.load(ordering: .relaxed)
-                unlock()
-                let inTime = ParkingLot.wait(on: address(of: epoch), while: seen, until: deadline)
-                // Released: leave without the lock, which the last arrival may still hold.
-                if generation.load(ordering: .acquiring) != mine { return index }
-                lock()
-                if !inTime { break }
-            }
+        guard case .until(let deadline) = limit else {
+            leave()
+            throw ThreadingError.brokenBarrier
+        }
+        return try waitForRelease(index: index, mine: mine, until: deadline)
+    }
+
+    /// Waits, holding the lock on entry, until generation `mine` is released, the barrier breaks or
+    /// is reset, or `deadline` passes; returns `index` if released, else takes this waiter out
+    /// (`leave`, which breaks a barrier still filling) and throws `brokenBarrier`.
+    private func waitForRelease(index: Int, mine: UInt64, until deadline: Deadline) throws -> Int {
+        BlockingInTask.check("Barrier.wait")
+        while generation.load(ordering: .relaxed) == mine && state == .filling {
+            let seen = epoch.load(ordering: .relaxed)
+            unlock()
+            let inTime = ParkingLot.wait(on: address(of: epoch), while: seen, until: deadline)
+            // Released: leave without the lock, which the last arrival may still hold.
+            if generation.load(ordering: .acquiring) != mine { return index }
+            lock()
+            if !inTime { break }
         }
         // The lock is held again, so the generation and the state are settled.
         if generation.load(ordering: .relaxed) != mine {
@@ -161,9 +182,7 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
                 unlockAndWakeAll()
                 throw error
             }
-            count = 0
-            generation.wrappingAdd(1, ordering: .releasing)
-            unlockAndWakeAll(sleepersPossible: index > 0)
+            release(lastIndex: index)
             return .last
         }
         let mine = generation.load(ordering: .relaxed)
@@ -174,6 +193,15 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
             unlock()
             throw error
         }
+    }
+
+    /// Completes the generation, holding the lock, and releases the lock: the next generation
+    /// starts empty, and the threads of this one are woken (if any sleep: `lastIndex > 0`).
+    @inline(__always)
+    private func release(lastIndex: Int) {
+        count = 0
+        generation.wrappingAdd(1, ordering: .releasing)
+        unlockAndWakeAll(sleepersPossible: lastIndex > 0)
     }
 
     /// Takes out a waiter that was not released, holding the lock, and releases it: a barrier

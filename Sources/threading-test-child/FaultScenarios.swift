@@ -270,6 +270,8 @@ func excepthookStorm() throws {
             for _ in 0..<250 { try startFailing() }
         })
     }
+    // A counting hook from the start: a thread may fail before any replacer has run.
+    excepthook = hooks[0](0)
     for thread in replacers + failers { try thread.start() }
     for thread in failers { try thread.join() }
     // Wait for the failing threads (and the ones their hooks start) to finish.

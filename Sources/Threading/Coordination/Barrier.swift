@@ -25,6 +25,9 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
     /// releases them (a generation completes, the barrier breaks, is aborted or reset), which
     /// then wakes them all with one call.
     private let epoch = Atomic<UInt32>(0)
+    /// Whether a thread may sleep on `epoch`: set, holding `word`, by a thread about to sleep, and
+    /// taken back by the next move of the epoch, which wakes the sleepers only when it was set.
+    private let sleepersOnEpoch = Atomic<Bool>(false)
     /// Threads and tasks that joined the parking-lot line on `key` (a wait for a reset to end, or
     /// a task's wait), counted up holding `word` before they queue and down once they are back.
     /// The last arrival of a generation looks at the parking lot only when it is not zero.
@@ -97,8 +100,18 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
     /// (`leave`, which breaks a barrier still filling) and throws `brokenBarrier`.
     private func waitForRelease(index: Int, mine: UInt64, until deadline: Deadline) throws -> Int {
         BlockingInTask.check("Barrier.wait")
+        // One yield before sleeping: the other parties may run meanwhile (on this CPU, when all
+        // share it) and complete the generation, which then costs no futex wait and, with no
+        // sleeper announced, no wake-up.
+        if generation.load(ordering: .relaxed) == mine && state == .filling && !deadline.hasPassed {
+            unlock()
+            Platform.yieldProcessor()
+            if generation.load(ordering: .acquiring) != mine { return index }
+            lock()
+        }
         while generation.load(ordering: .relaxed) == mine && state == .filling {
             let seen = epoch.load(ordering: .relaxed)
+            sleepersOnEpoch.store(true, ordering: .relaxed)
             unlock()
             let inTime = ParkingLot.wait(on: address(of: epoch), while: seen, until: deadline)
             // Released: leave without the lock, which the last arrival may still hold.
@@ -237,10 +250,11 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
     /// reset to complete, parked on the barrier. Hold the lock when calling it.
     private func unlockAndWakeAll(sleepersPossible: Bool = true) {
         epoch.wrappingAdd(1, ordering: .relaxed)
-        // Read holding the lock: a waiter counts itself in before it lets the lock go to queue.
+        // Read holding the lock: a waiter announces itself before it lets the lock go to sleep.
+        let sleepers = sleepersPossible && sleepersOnEpoch.exchange(false, ordering: .relaxed)
         let parked = parkedOnKey.load(ordering: .relaxed) > 0
         unlock()
-        if sleepersPossible { ParkingLot.wakeAll(on: address(of: epoch)) }
+        if sleepers { ParkingLot.wakeAll(on: address(of: epoch)) }
         if parked { ParkingLot.unparkAll(key: key) }
     }
 

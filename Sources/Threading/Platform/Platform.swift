@@ -122,4 +122,9 @@ enum Platform {
     static func spinHint() {
         cthreading_spin_hint()
     }
+
+    /// Gives the CPU to another runnable thread, if any (`sched_yield`).
+    static func yieldProcessor() {
+        _ = sched_yield()
+    }
 }

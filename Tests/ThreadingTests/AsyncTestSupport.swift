@@ -19,7 +19,7 @@ func waiterCount(_ object: AnyObject) -> Int {
 /// (loose: in a parallel run, blocking tests may hold the cooperative pool's threads a while).
 /// Returns whether it became true.
 @discardableResult
-func eventually(timeout: Double = 60, _ condition: () -> Bool) async -> Bool {
+func eventually(timeout: Double = safetyTimeout, _ condition: () -> Bool) async -> Bool {
     let end = monotonicSeconds() + timeout
     while !condition() {
         if monotonicSeconds() > end { return false }
@@ -30,7 +30,7 @@ func eventually(timeout: Double = 60, _ condition: () -> Bool) async -> Bool {
 
 /// Polls `condition` every millisecond from a thread, for at most `timeout` seconds.
 @discardableResult
-func eventuallyBlocking(timeout: Double = 60, _ condition: () -> Bool) -> Bool {
+func eventuallyBlocking(timeout: Double = safetyTimeout, _ condition: () -> Bool) -> Bool {
     let end = monotonicSeconds() + timeout
     while !condition() {
         if monotonicSeconds() > end { return false }

@@ -472,15 +472,10 @@ func matchesFutureRepr(_ description: String, _ tail: String) -> Bool {
     }
 
     @Test func valueIsReleasedWithTheFuture() throws {
-        final class Tracked: Sendable {
-            let released: Counter
-            init(_ released: Counter) { self.released = released }
-            deinit { released.increment() }
-        }
         let released = Counter()
         do {
-            let f = Future<Tracked>()
-            try f.setResult(Tracked(released))
+            let f = Future<ReleaseCounted>()
+            try f.setResult(ReleaseCounted(released))
             _ = try f.result()
             #expect(released.current == 0)
         }
@@ -498,31 +493,26 @@ func matchesFutureRepr(_ description: String, _ tail: String) -> Bool {
 
     @Test func valueTooLargeToKeepInPlaceIsReleasedOnceWithTheFuture() throws {
         // Four words: boxed. The box, and the value in it, go with the future, once.
-        final class Tracked: Sendable {
-            let released: Counter
-            init(_ released: Counter) { self.released = released }
-            deinit { released.increment() }
-        }
         let released = Counter()
         do {
-            let f = Future<(Tracked, Int, Int, Int)>()
+            let f = Future<(ReleaseCounted, Int, Int, Int)>()
             f.addDoneCallback { _ in }  // the slow path stores it too
-            try f.setResult((Tracked(released), 1, 2, 3))
+            try f.setResult((ReleaseCounted(released), 1, 2, 3))
             let (tracked, a, b, c) = try f.result()
             #expect((a, b, c) == (1, 2, 3))
             #expect(tracked.released === released)
-            let g = Future<(Tracked, Int, Int, Int)>()
-            try g.setResult((Tracked(released), 4, 5, 6))
+            let g = Future<(ReleaseCounted, Int, Int, Int)>()
+            try g.setResult((ReleaseCounted(released), 4, 5, 6))
             #expect(try g.result().3 == 6)
             #expect(released.current == 0)
         }
         #expect(released.current == 2)
         do {
             // A future that never finished, or failed, has no value to release.
-            _ = Future<Tracked>()
-            let failed = Future<(Tracked, Int, Int, Int)>()
+            _ = Future<ReleaseCounted>()
+            let failed = Future<(ReleaseCounted, Int, Int, Int)>()
             try failed.setException(OSError())
-            let cancelled = Future<Tracked>()
+            let cancelled = Future<ReleaseCounted>()
             cancelled.cancel()
         }
         #expect(released.current == 2)
@@ -572,4 +562,11 @@ func matchesFutureRepr(_ description: String, _ tail: String) -> Bool {
         #expect(throws: ThreadingError.self) { try cancelledFuture().exception(timeout: 0) }
         #expect(throws: ThreadingError.self) { try pendingFuture().exception(timeout: 0) }
     }
+}
+
+/// Counts its own release: for the tests that a future releases its value once, with itself.
+private final class ReleaseCounted: Sendable {
+    let released: Counter
+    init(_ released: Counter) { self.released = released }
+    deinit { released.increment() }
 }

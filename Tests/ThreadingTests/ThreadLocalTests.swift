@@ -271,14 +271,18 @@ final class ReentrantValue: Sendable {
     @Test func threadExitRacesRelease() {
         let deinits = Counter()
         let stores = Counter()
-        for _ in 0..<50 {
+        for round in 0..<50 {
             let holder = Holder<ThreadLocal<TrackedValue?>>(ThreadLocal { nil })
+            let before = stores.current
             let threads = spawn(8) { i in
                 if let local = holder.object {
                     local.value = TrackedValue(i, deinits: deinits)
                     stores.increment()
                 }
             }
+            // Every tenth round lets a thread store first, so that some values are stored even
+            // when the machine is too loaded for the threads to win the race.
+            if round.isMultiple(of: 10) { _ = eventuallyBlocking { stores.current > before } }
             holder.clear()
             for thread in threads { thread.join() }
         }

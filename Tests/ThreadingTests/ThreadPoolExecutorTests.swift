@@ -194,7 +194,7 @@ func collect<T>(_ results: inout FutureResults<T>) -> (values: [T], error: (any 
         #expect(executor.threadCount == 3)  // the idle one was reused, two started
         gate.set()
         for f in blocked { try f.result() }
-        sleep(seconds: 0.05)
+        #expect(eventually { executor.core.idleWorkers == 3 })  // all three back, none started
         let gate2 = Event()
         let blocked2 = try (0..<3).map { _ in try executor.submit { _ = try gate2.wait() } }
         #expect(executor.threadCount == 3)  // all three idle again: none started

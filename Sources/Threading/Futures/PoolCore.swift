@@ -96,6 +96,11 @@ final class PoolCore: @unchecked Sendable {
         state.withLock { $0.broken }
     }
 
+    /// Workers ready for an item and not yet promised one (for tests and diagnostics).
+    var idleWorkers: Int {
+        spare.load(ordering: .acquiring)
+    }
+
     /// Queues `item`, starting a worker if none is idle and the pool has room for one.
     @usableFromInline
     func enqueue(_ item: PoolItem) throws(ThreadingError) {

@@ -750,8 +750,10 @@ import Testing
         #expect(returnedAt.values.count == 1)
         #expect(returnedAt.values.allSatisfy { $0 >= releasedAt })
         // Moved onto the lock's queue, the waiter slept once: it was not woken by the notify only
-        // to block again on the lock held for 100 ms (that would be two sleeps).
-        #expect(switches.values == [1])
+        // to block again on the lock held for 100 ms (that would be two sleeps). Not counted under
+        // a sanitizer, whose runtime's own locks may put the thread to sleep once more (seen once
+        // under ThreadSanitizer on a loaded machine).
+        if !runningUnderSanitizer { #expect(switches.values == [1]) }
     }
 
     @Test(arguments: [false, true])

@@ -79,7 +79,7 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
                 return try waitForRelease(index: index, mine: generation.load(ordering: .relaxed), until: .never)
             }
             if action == nil {
-                release(lastIndex: index)
+                release()
                 return index
             }
         }
@@ -195,7 +195,7 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
                 unlockAndWakeAll()
                 throw error
             }
-            release(lastIndex: index)
+            release()
             return .last
         }
         let mine = generation.load(ordering: .relaxed)
@@ -209,12 +209,12 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
     }
 
     /// Completes the generation, holding the lock, and releases the lock: the next generation
-    /// starts empty, and the threads of this one are woken (if any sleep: `lastIndex > 0`).
+    /// starts empty, and the threads of this one that sleep are woken.
     @inline(__always)
-    private func release(lastIndex: Int) {
+    private func release() {
         count = 0
         generation.wrappingAdd(1, ordering: .releasing)
-        unlockAndWakeAll(sleepersPossible: lastIndex > 0)
+        unlockAndWakeAll()
     }
 
     /// Takes out a waiter that was not released, holding the lock, and releases it: a barrier
@@ -248,10 +248,10 @@ open class Barrier: CustomStringConvertible, @unchecked Sendable {
     /// Moves the epoch on, releases the lock, then wakes every thread waiting in the barrier:
     /// those of the generation, asleep on the epoch word, with one call, and those waiting for a
     /// reset to complete, parked on the barrier. Hold the lock when calling it.
-    private func unlockAndWakeAll(sleepersPossible: Bool = true) {
+    private func unlockAndWakeAll() {
         epoch.wrappingAdd(1, ordering: .relaxed)
         // Read holding the lock: a waiter announces itself before it lets the lock go to sleep.
-        let sleepers = sleepersPossible && sleepersOnEpoch.exchange(false, ordering: .relaxed)
+        let sleepers = sleepersOnEpoch.exchange(false, ordering: .relaxed)
         let parked = parkedOnKey.load(ordering: .relaxed) > 0
         unlock()
         if sleepers { ParkingLot.wakeAll(on: address(of: epoch)) }

@@ -228,7 +228,8 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     final func waitForRoom(block: Bool, timeout: Double?) throws {
         if block && timeout != 0 {
             let full = bound
-            spinBeforeParking { $0 >= full }
+            // A served getter that has not taken its item yet is coming, and frees room then.
+            spinBeforeParking(peerComing: reservedItems > 0) { $0 >= full }
             if shutDown {
                 unlock()
                 throw ThreadingError.queueShutDown
@@ -380,7 +381,8 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     @usableFromInline
     final func waitForItem(block: Bool, timeout: Double?) throws {
         if block && timeout != 0 && !shutDown {
-            spinBeforeParking { $0 == 0 }
+            // A served putter that has not added its item yet is coming with one.
+            spinBeforeParking(peerComing: reservedRoom > 0) { $0 == 0 }
             if ring.count > reservedItems { return }
         }
         let deadline = try startWaitForItem(block: block, timeout: timeout)
@@ -524,11 +526,11 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     }
 
     /// Releases the lock while `stillWaiting(countHint)` holds, for a short while (`Backoff`),
-    /// and takes it again.
-    final func spinBeforeParking(_ stillWaiting: (Int) -> Bool) {
+    /// and takes it again; longer when `peerComing` (the other side was served and has not run).
+    final func spinBeforeParking(peerComing: Bool, _ stillWaiting: (Int) -> Bool) {
         var watch = backoff
         unlock()
-        watch.watch { stillWaiting(countHint.load(ordering: .relaxed)) }
+        watch.watch(peerComing: peerComing) { stillWaiting(countHint.load(ordering: .relaxed)) }
         lock()
         backoff = watch
     }

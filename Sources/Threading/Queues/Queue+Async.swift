@@ -18,25 +18,33 @@ extension Queue {
     ///   - timeout: The longest wait, in seconds; `nil` waits without limit, `0` does not wait.
     /// - Throws: `CancellationError` when the task is cancelled while it waits; otherwise as
     ///   `put(_:block:timeout:)`.
+    @inlinable
     public nonisolated(nonsending) final func put(
         _ item: Element,
         block: Bool = true,
         timeout: Double? = nil
     ) async throws {
+        // Specialized in the caller, with the wait out of line: most calls do not wait.
         lock()
-        if try startPut(block: block, timeout: timeout) {
-            let deadline = try startWaitForRoom(block: block, timeout: timeout)
-            waitingPutters += 1
-            let result = await ParkingLot.parkTask(key: putterKey, deadline: deadline) {
-                unlock()  // under the bucket lock: no put or get can slip in before this task is in line
-                return true
-            }
-            lock()
-            try finishWaitForRoom(WaitOutcome(result))
-        }
+        if try startPut(block: block, timeout: timeout) { try await suspendForRoom(block: block, timeout: timeout) }
         push(item)
         unfinished += 1
         if _slowPath(waitingGetters > 0) { unlockServingGetter() } else { unlock() }
+    }
+
+    /// Suspends the calling task until room is reserved for it; called with the lock held on a
+    /// full queue. Returns with the lock held and room for one item, or throws with the lock
+    /// released.
+    @usableFromInline
+    nonisolated(nonsending) final func suspendForRoom(block: Bool, timeout: Double?) async throws {
+        let deadline = try startWaitForRoom(block: block, timeout: timeout)
+        waitingPutters += 1
+        let result = await ParkingLot.parkTask(key: putterKey, deadline: deadline) {
+            unlock()  // under the bucket lock: no put or get can slip in before this task is in line
+            return true
+        }
+        lock()
+        try finishWaitForRoom(WaitOutcome(result))
     }
 
     /// Removes and returns the next item, suspending the calling task (not blocking its thread)
@@ -55,22 +63,30 @@ extension Queue {
     /// - Returns: The item.
     /// - Throws: `CancellationError` when the task is cancelled while it waits; otherwise as
     ///   `get(block:timeout:)`.
+    @inlinable
     public nonisolated(nonsending) final func get(block: Bool = true, timeout: Double? = nil) async throws -> Element {
+        // Specialized in the caller, with the wait out of line.
         lock()
         try startGet(block: block, timeout: timeout)
-        if _slowPath(ring.count <= reservedItems) {
-            let deadline = try startWaitForItem(block: block, timeout: timeout)
-            waitingGetters += 1
-            let result = await ParkingLot.parkTask(key: getterKey, deadline: deadline) {
-                unlock()  // under the bucket lock: no put can slip in before this task is in line
-                return true
-            }
-            lock()
-            try finishWaitForItem(WaitOutcome(result))
-        }
+        if _slowPath(ring.count <= reservedItems) { try await suspendForItem(block: block, timeout: timeout) }
         let item = pop()
         if _slowPath(waitingPutters > 0) { unlockServingPutters() } else { unlock() }
         return item
+    }
+
+    /// Suspends the calling task until an item is reserved for it; called with the lock held and
+    /// no item free. Returns with the lock held and an item to take, or throws with the lock
+    /// released.
+    @usableFromInline
+    nonisolated(nonsending) final func suspendForItem(block: Bool, timeout: Double?) async throws {
+        let deadline = try startWaitForItem(block: block, timeout: timeout)
+        waitingGetters += 1
+        let result = await ParkingLot.parkTask(key: getterKey, deadline: deadline) {
+            unlock()  // under the bucket lock: no put can slip in before this task is in line
+            return true
+        }
+        lock()
+        try finishWaitForItem(WaitOutcome(result))
     }
 
     /// Waits, suspending the calling task, until every item put has had its `taskDone()`: the

@@ -181,6 +181,27 @@ import Testing
         pool.shutdown()
     }
 
+    @Test func runWhoseWorkAShutdownCancelsThrowsCancellationError() async throws {
+        let pool = try ThreadPoolExecutor(maxWorkers: 1)
+        let started = Event()
+        let gate = Event()
+        let blocker = try pool.submit {
+            started.set()
+            _ = try gate.wait(timeout: safetyTimeout)
+        }
+        let ran = Counter()
+        let task = Task { try await pool.run { ran.increment() } }
+        _ = try await started.wait(timeout: safetyTimeout)
+        // The run's work is queued behind the blocker once the pool holds one more item.
+        #expect(await eventually { pool.core.queue.qsize() == 1 })
+        pool.shutdown(wait: false, cancelFutures: true)
+        await #expect(throws: CancellationError.self) { try await task.value }
+        gate.set()
+        try await blocker.value
+        pool.shutdown()
+        #expect(ran.current == 0)
+    }
+
     @Test func runInAnAlreadyCancelledTaskDoesNotSubmit() async throws {
         let pool = try ThreadPoolExecutor(maxWorkers: 1)
         let ran = Counter()

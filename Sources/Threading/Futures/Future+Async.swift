@@ -81,28 +81,22 @@ extension Future {
     }
 
     /// Waits for the future without regard to the task's cancellation, which cancels the future
-    /// instead: what `ThreadPoolExecutor.run` awaits. Inlined, so that the continuation and the
-    /// callback are specialized in the caller; on the caller's executor (`nonisolated(nonsending)`
-    /// and the executor-inheriting `withTaskCancellationHandler`), so that neither the way in nor
-    /// the way out switches executors; the callback resumes the continuation itself (one closure,
-    /// not a closure wrapped by `addDoneCallback`).
+    /// instead: what `ThreadPoolExecutor.run` awaits. Inlined, so that the continuation is
+    /// specialized in the caller; on the caller's executor (`nonisolated(nonsending)` and the
+    /// executor-inheriting `withTaskCancellationHandler`), so that neither the way in nor the way
+    /// out switches executors; the future keeps the continuation in a slot of its own
+    /// (`resumeWhenDone`), so that the wait allocates nothing.
     @inlinable
     nonisolated(nonsending) func valueCancellingFuture() async throws -> Value {
-        try await _unsafeInheritExecutor_withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Value, any Error>) in
-                addErasedDoneCallback { object in
-                    let future = unsafeDowncast(object, to: Future<Value>.self)
-                    if future.isCancelled {
-                        continuation.resume(throwing: CancellationError())
-                    } else if let failure = future.storedFailure {
-                        continuation.resume(throwing: failure)
-                    } else {
-                        continuation.resume(returning: future.finishedValue)
-                    }
-                }
+        await _unsafeInheritExecutor_withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                resumeWhenDone(continuation)
             }
         } onCancel: {
             cancel()
         }
+        if isCancelled { throw CancellationError() }
+        if let failure = storedFailure { throw failure }
+        return finishedValue
     }
 }

@@ -65,6 +65,10 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     /// and release per future.
     @usableFromInline @exclusivity(unchecked)
     var listeners: [Listener]? = nil
+    /// The task of `ThreadPoolExecutor.run` awaiting this future, resumed once it is done: a
+    /// slot of its own, so that awaiting a submitted future allocates no callback and no array.
+    @usableFromInline @exclusivity(unchecked)
+    var awaitingTask: UnsafeContinuation<Void, Never>? = nil
     /// The work of a future made by `ThreadPoolExecutor.submit`, until a worker takes it: the
     /// future is the pool's work item. A stored property, not a use of `storage`: unspecialized
     /// code moves it without looking up the metadata of its function type.
@@ -487,8 +491,10 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
     /// threads, tells the waiters, runs the callbacks.
     private func finishLocked(wasParked: Bool, failed: Bool) {
         let listeners = self.listeners.take() ?? []
+        let awaitingTask = self.awaitingTask.take()
         unlock()
         if wasParked { ParkingLot.unparkAll(key: key) }
+        awaitingTask?.resume()
         for case .waiter(let waiter) in listeners { waiter.futureDone(self, failed: failed) }
         for case .callback(let callback) in listeners { callback(self) }
     }
@@ -537,6 +543,21 @@ public final class Future<Value: Sendable>: @unchecked Sendable, Hashable, Custo
                 reportCallbackError(error, future: future.description)
             }
         }
+    }
+
+    /// Resumes `continuation` once the future is done, at once if it is: the wait of
+    /// `ThreadPoolExecutor.run`, the one task that awaits the future it submitted.
+    @usableFromInline
+    func resumeWhenDone(_ continuation: UnsafeContinuation<Void, Never>) {
+        lock()
+        if state.load(ordering: .relaxed) & Future.stateMask < Future.cancelledState {
+            awaitingTask = continuation
+            state.bitwiseOr(Future.listenersBit, ordering: .relaxed)
+            unlock()
+            return
+        }
+        unlock()
+        continuation.resume()
     }
 
     /// Registers `waiter` to be told when the future is done; returns `false` (and registers

@@ -272,4 +272,22 @@ private final class Tracked: Sendable {
         #expect(got.values.sorted() == Array(0..<n))
         #expect(q.qsize() == 0)
     }
+
+    /// Objects put by some threads and got and dropped by others: each is released exactly once
+    /// (see `QueueTests.objectsCrossingThreadsAreReleasedExactlyOnce`).
+    @Test func objectsCrossingThreadsAreReleasedExactlyOnce() {
+        let q = SimpleQueue<TrackedItem>()
+        let released = Counter()
+        let perProducer = 50_000
+        let producers = spawn(2) { p in
+            for i in 0..<perProducer { q.put(TrackedItem(id: p * perProducer + i, released: released)) }
+        }
+        let consumers = spawn(2) { _ in
+            for _ in 0..<perProducer { _ = try! q.get() }
+        }
+        producers.joinAll()
+        consumers.joinAll()
+        #expect(released.current == 2 * perProducer)
+        #expect(q.qsize() == 0)
+    }
 }

@@ -28,6 +28,23 @@ int cthreading_futex_requeue(uint32_t *from, uint32_t expected, uint32_t *to, in
 /// The waiting backend in use: "futex", "os_sync_wait_on_address" or "posix".
 const char *cthreading_wait_backend(void);
 
+/// Makes `cthreading_heavy_barrier` usable by this process (Linux's
+/// `MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED`). Returns 0, or errno: ENOSYS where the kernel or
+/// the platform has no such barrier, EPERM where a sandbox refuses the call.
+int cthreading_heavy_barrier_register(void);
+
+/// Runs a full memory barrier on every CPU that runs a thread of this process, and returns once
+/// they all have (`membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`). Returns 0 or errno. Only after
+/// `cthreading_heavy_barrier_register` returned 0.
+int cthreading_heavy_barrier(void);
+
+/// Keeps the compiler from moving memory accesses across this point (it emits no instruction):
+/// the light half of an asymmetric fence, whose CPU-level ordering `cthreading_heavy_barrier`
+/// provides.
+static inline void cthreading_compiler_barrier(void) {
+    __asm__ __volatile__("" ::: "memory");
+}
+
 /// The kernel's id of the calling thread.
 uint64_t cthreading_gettid(void);
 

@@ -46,8 +46,13 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// The token a shutdown hands every waiter.
     @usableFromInline static var woken: UInt { 2 }
 
-    /// The queue's lock (a `RawLock` word). Waiters take it before the parking lot's bucket lock.
-    @usableFromInline final let word = Atomic<UInt32>(RawLock.unlocked)
+    /// The queue's lock (a `FencelessLock` word). Waiters take it before the parking lot's bucket
+    /// lock.
+    @usableFromInline final let word = Atomic<UInt32>(FencelessLock.unlocked)
+    /// The threads registered to sleep on `word` (the `FencelessLock`'s other word).
+    @usableFromInline final let sleepers = Atomic<UInt32>(0)
+    /// Whether releasing `word` makes a full fence (`FencelessLock.fenced`).
+    @usableFromInline final let fenced = FencelessLock.fenced
     @usableFromInline final let order: Order
     @usableFromInline @exclusivity(unchecked) final var ring: Ring<Element>
     @usableFromInline @exclusivity(unchecked) final var bound: Int
@@ -159,7 +164,9 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     public final func put(_ item: Element, block: Bool = true, timeout: Double? = nil) throws {
         // The common case inline and without a call (a few instructions around the lock's two
         // atomic operations); the rest is in `putLocked`.
-        guard _fastPath(RawLock.tryLock(word)) else { return try putContended(item, block: block, timeout: timeout) }
+        guard _fastPath(FencelessLock.tryLock(word)) else {
+            return try putContended(item, block: block, timeout: timeout)
+        }
         guard _fastPath(canPutAtOnce(block: block, timeout: timeout)) else {
             return try putLocked(item, block: block, timeout: timeout)
         }
@@ -183,7 +190,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// `put` when the lock was taken: takes it, waiting, then goes on as `putLocked`.
     @inlinable @inline(never)
     final func putContended(_ item: Element, block: Bool, timeout: Double?) throws {
-        _ = RawLock.lockContended(address(of: word), deadline: .never)
+        FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
         try putLocked(item, block: block, timeout: timeout)
     }
 
@@ -321,7 +328,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     public final func get(block: Bool = true, timeout: Double? = nil) throws -> Element {
         // The common case inline and without a call (a few instructions around the lock's two
         // atomic operations); the rest is in `getLocked`.
-        guard _fastPath(RawLock.tryLock(word)) else { return try getContended(block: block, timeout: timeout) }
+        guard _fastPath(FencelessLock.tryLock(word)) else { return try getContended(block: block, timeout: timeout) }
         guard _fastPath(ring.count > reservedItems && waitingPutters == 0 && !(block && (timeout ?? 0) < 0)) else {
             return try getLocked(block: block, timeout: timeout)
         }
@@ -339,7 +346,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// `get` when the lock was taken: takes it, waiting, then goes on as `getLocked`.
     @inlinable @inline(never)
     final func getContended(block: Bool, timeout: Double?) throws -> Element {
-        _ = RawLock.lockContended(address(of: word), deadline: .never)
+        FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
         return try getLocked(block: block, timeout: timeout)
     }
 
@@ -606,12 +613,14 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
 
     @inlinable @inline(__always)
     final func lock() {
-        if !RawLock.tryLock(word) { _ = RawLock.lockContended(address(of: word), deadline: .never) }
+        if !FencelessLock.tryLock(word) {
+            FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
+        }
     }
 
     @inlinable @inline(__always)
     final func unlock() {
-        if !RawLock.unlock(word) { RawLock.unlockContended(address(of: word)) }
+        if FencelessLock.unlock(word, sleepers: sleepers, fenced: fenced) { FencelessLock.wake(address(of: word)) }
     }
 }
 

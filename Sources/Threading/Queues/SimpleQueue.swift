@@ -19,8 +19,12 @@ import Synchronization
 public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: every `var` is read and written only with `word` locked.
 
-    /// The queue's lock (a `RawLock` word).
-    @usableFromInline let word = Atomic<UInt32>(RawLock.unlocked)
+    /// The queue's lock (a `FencelessLock` word).
+    @usableFromInline let word = Atomic<UInt32>(FencelessLock.unlocked)
+    /// The threads registered to sleep on `word` (the `FencelessLock`'s other word).
+    @usableFromInline let sleepers = Atomic<UInt32>(0)
+    /// Whether releasing `word` makes a full fence (`FencelessLock.fenced`).
+    @usableFromInline let fenced = FencelessLock.fenced
     @usableFromInline @exclusivity(unchecked) var ring = Ring<Element>(capacity: 16)
     /// Getters parked in the parking lot that no `put` has handed an item yet.
     @usableFromInline @exclusivity(unchecked) var waitingGetters = 0
@@ -58,7 +62,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     public func putNowait(_ item: Element) {
         // The common case inline and without a call (a few instructions around the lock's two
         // atomic operations); the rest is in `putLocked`.
-        guard _fastPath(RawLock.tryLock(word)) else { return putContended(item) }
+        guard _fastPath(FencelessLock.tryLock(word)) else { return putContended(item) }
         guard _fastPath(waitingGetters == 0 && ring.count < ring.capacity) else { return putLocked(item) }
         ring.appendWithinCapacity(item)
         countHint.store(ring.count, ordering: .relaxed)
@@ -68,7 +72,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     /// `putNowait` when the lock was taken: takes it, waiting, then goes on as `putLocked`.
     @inlinable @inline(never)
     func putContended(_ item: Element) {
-        _ = RawLock.lockContended(address(of: word), deadline: .never)
+        FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
         putLocked(item)
     }
 
@@ -96,7 +100,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     @inlinable
     public func get(block: Bool = true, timeout: Double? = nil) throws -> Element {
         if _slowPath(block && timeout != nil) { try SimpleQueue.check(timeout: timeout!) }
-        guard _fastPath(RawLock.tryLock(word)) else { return try getContended(block: block, timeout: timeout) }
+        guard _fastPath(FencelessLock.tryLock(word)) else { return try getContended(block: block, timeout: timeout) }
         if let item = takeReady() { return item }
         return try getSlow(block: block, timeout: timeout)
     }
@@ -104,7 +108,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     /// `get` when the lock was taken: takes it, waiting, then takes an item or waits for one.
     @inlinable @inline(never)
     func getContended(block: Bool, timeout: Double?) throws(ThreadingError) -> Element {
-        _ = RawLock.lockContended(address(of: word), deadline: .never)
+        FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
         if let item = takeReady() { return item }
         return try getSlow(block: block, timeout: timeout)
     }
@@ -216,11 +220,13 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
 
     @inlinable @inline(__always)
     func lock() {
-        if !RawLock.tryLock(word) { _ = RawLock.lockContended(address(of: word), deadline: .never) }
+        if !FencelessLock.tryLock(word) {
+            FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
+        }
     }
 
     @inlinable @inline(__always)
     func unlock() {
-        if !RawLock.unlock(word) { RawLock.unlockContended(address(of: word)) }
+        if FencelessLock.unlock(word, sleepers: sleepers, fenced: fenced) { FencelessLock.wake(address(of: word)) }
     }
 }

@@ -32,11 +32,19 @@ enum FencelessLock {
     /// Read once by each lock's owner when it is created.
     static let fenced: Bool = cthreading_heavy_barrier_register() != 0
 
-    /// How many times a thread looks at a held lock before it registers to sleep. The queues
-    /// hold their lock for tens of nanoseconds, and registering costs a heavy barrier (about
-    /// 0.5 µs, 16 µs when the other CPU of this machine runs a thread of the process): a holder
-    /// running on another CPU is worth waiting for. On one CPU it cannot run meanwhile.
-    static let spinLimit: Int = Platform.cpuCount > 1 ? 128 : 0
+    /// The longest pause, in spin hints, of the exponential backoff with which a thread watches a
+    /// held lock before it yields (1, 2, 4, … 64: 127 hints, about 3.5 µs here). The queues hold
+    /// their lock for tens of nanoseconds, so a holder running on another CPU is worth waiting
+    /// for, and registering to sleep costs a heavy barrier (about 0.5 µs, 16 µs when the other CPU
+    /// of this machine runs a thread of the process). On one CPU the holder cannot run meanwhile.
+    static let spinLimit: Int = Platform.cpuCount > 1 ? 64 : 0
+
+    /// How many times a thread then yields its CPU (`sched_yield`), looking at the lock after
+    /// each, before it registers to sleep: a holder preempted on this CPU runs, and one running
+    /// elsewhere gets a few more microseconds. Sleeping as soon as the spin ends made a stream
+    /// between two threads fall into sleep/wake-up cycles on the lock (3 000–5 000 heavy barriers
+    /// and 30–40 ns an item where this makes 40–500 and 14–28 ns).
+    static let yieldLimit = 16
 
     /// Takes the lock if it is free.
     @inlinable @inline(__always)
@@ -85,6 +93,10 @@ enum FencelessLock {
             for _ in 0..<pauses { Platform.spinHint() }
             if word.pointee.load(ordering: .relaxed) == unlocked && tryLock(word.pointee) { return }
             pauses &*= 2
+        }
+        for _ in 0..<yieldLimit {
+            Platform.yieldProcessor()
+            if word.pointee.load(ordering: .relaxed) == unlocked && tryLock(word.pointee) { return }
         }
         // Register, then make sure that every release from now on either is seen below or sees
         // the registration (the other half of the release's fence).

@@ -341,4 +341,21 @@ func withPool<R>(_ maxWorkers: Int = 5, _ body: (ThreadPoolExecutor) throws -> R
         bunch.join()
         #expect(counts.values == Array(repeating: 50, count: 8))
     }
+
+    /// Done and pending futures interleaved: each list keeps the order of `futures`, whatever
+    /// the element type (the split runs unspecialized).
+    @Test(arguments: [0.0, 0.01])
+    func doneAndNotDoneKeepTheOrderOfTheFutures(timeout: Double) throws {
+        let futures = (0..<7).map { _ in Future<String>() }
+        for i in [0, 2, 3, 6] {
+            #expect(try futures[i].setRunningOrNotifyCancel())
+            try futures[i].setResult("\(i)")
+        }
+        let (done, notDone) = try wait(futures, timeout: timeout, returnWhen: .allCompleted)
+        #expect(done == [futures[0], futures[2], futures[3], futures[6]])
+        #expect(notDone == [futures[1], futures[4], futures[5]])
+        let (none, all) = try wait(Array(futures[4...5]), timeout: timeout)
+        #expect(none.isEmpty)
+        #expect(all == [futures[4], futures[5]])
+    }
 }

@@ -816,19 +816,28 @@ private final class Tracked: Sendable, Comparable {
     @Test(arguments: QueueKind.allCases)
     func objectsCrossingThreadsAreReleasedExactlyOnce(_ kind: QueueKind) {
         let q = kind.make(0, of: TrackedItem.self)
-        let released = Counter()
-        let perProducer = 50_000
-        let producers = spawn(2) { p in
-            for i in 0..<perProducer { try! q.put(TrackedItem(id: p * perProducer + i, released: released)) }
-        }
-        let consumers = spawn(2) { _ in
-            for _ in 0..<perProducer { _ = try! q.get() }
-        }
-        producers.joinAll()
-        consumers.joinAll()
-        #expect(released.current == 2 * perProducer)
+        passObjectsBetweenThreads(put: { try! q.put($0) }, get: { _ = try! q.get() })
         #expect(q.qsize() == 0)
     }
+}
+
+/// Two producers put 50 000 fresh objects each and two consumers get and drop as many; expects
+/// each object released exactly once.
+func passObjectsBetweenThreads(
+    put: @escaping @Sendable (TrackedItem) -> Void,
+    get: @escaping @Sendable () -> Void
+) {
+    let released = Counter()
+    let perProducer = 50_000
+    let producers = spawn(2) { p in
+        for i in 0..<perProducer { put(TrackedItem(id: p * perProducer + i, released: released)) }
+    }
+    let consumers = spawn(2) { _ in
+        for _ in 0..<perProducer { get() }
+    }
+    producers.joinAll()
+    consumers.joinAll()
+    #expect(released.current == 2 * perProducer)
 }
 
 /// An item that counts its release.

@@ -277,17 +277,7 @@ private final class Tracked: Sendable {
     /// (see `QueueTests.objectsCrossingThreadsAreReleasedExactlyOnce`).
     @Test func objectsCrossingThreadsAreReleasedExactlyOnce() {
         let q = SimpleQueue<TrackedItem>()
-        let released = Counter()
-        let perProducer = 50_000
-        let producers = spawn(2) { p in
-            for i in 0..<perProducer { q.put(TrackedItem(id: p * perProducer + i, released: released)) }
-        }
-        let consumers = spawn(2) { _ in
-            for _ in 0..<perProducer { _ = try! q.get() }
-        }
-        producers.joinAll()
-        consumers.joinAll()
-        #expect(released.current == 2 * perProducer)
+        passObjectsBetweenThreads(put: { q.put($0) }, get: { _ = try! q.get() })
         #expect(q.qsize() == 0)
     }
 }

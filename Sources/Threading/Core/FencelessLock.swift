@@ -91,12 +91,12 @@ enum FencelessLock {
         var pauses = 1
         while pauses <= spinLimit {
             for _ in 0..<pauses { Platform.spinHint() }
-            if word.pointee.load(ordering: .relaxed) == unlocked && tryLock(word.pointee) { return }
+            if tryLockIfFree(word) { return }
             pauses &*= 2
         }
         for _ in 0..<yieldLimit {
             Platform.yieldProcessor()
-            if word.pointee.load(ordering: .relaxed) == unlocked && tryLock(word.pointee) { return }
+            if tryLockIfFree(word) { return }
         }
         // Register, then make sure that every release from now on either is seen below or sees
         // the registration (the other half of the release's fence).
@@ -107,12 +107,19 @@ enum FencelessLock {
             heavyBarrier()
         }
         while true {
-            if word.pointee.load(ordering: .relaxed) == unlocked && tryLock(word.pointee) {
+            if tryLockIfFree(word) {
                 sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
                 return
             }
             _ = Platform.futexWait(word, expected: locked, deadline: .never)
         }
+    }
+
+    /// Takes the lock if a look finds it free (the look keeps a watcher from taking the cache line
+    /// from the holder with a failing compare-and-swap).
+    @inline(__always)
+    static func tryLockIfFree(_ word: UnsafePointer<Atomic<UInt32>>) -> Bool {
+        word.pointee.load(ordering: .relaxed) == unlocked && tryLock(word.pointee)
     }
 
     /// Runs the heavy half of the fence: a full fence on every CPU running a thread of the process.

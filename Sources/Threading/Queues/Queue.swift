@@ -190,7 +190,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// `put` when the lock was taken: takes it, waiting, then goes on as `putLocked`.
     @inlinable @inline(never)
     final func putContended(_ item: Element, block: Bool, timeout: Double?) throws {
-        FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
+        lockContended()
         try putLocked(item, block: block, timeout: timeout)
     }
 
@@ -346,7 +346,7 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
     /// `get` when the lock was taken: takes it, waiting, then goes on as `getLocked`.
     @inlinable @inline(never)
     final func getContended(block: Bool, timeout: Double?) throws -> Element {
-        FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
+        lockContended()
         return try getLocked(block: block, timeout: timeout)
     }
 
@@ -613,9 +613,13 @@ open class Queue<Element: Sendable>: @unchecked Sendable {
 
     @inlinable @inline(__always)
     final func lock() {
-        if !FencelessLock.tryLock(word) {
-            FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
-        }
+        if !FencelessLock.tryLock(word) { lockContended() }
+    }
+
+    /// Takes the lock after a failed `tryLock`, waiting as long as it takes.
+    @inlinable @inline(__always)
+    final func lockContended() {
+        FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
     }
 
     @inlinable @inline(__always)

@@ -72,7 +72,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     /// `putNowait` when the lock was taken: takes it, waiting, then goes on as `putLocked`.
     @inlinable @inline(never)
     func putContended(_ item: Element) {
-        FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
+        lockContended()
         putLocked(item)
     }
 
@@ -108,7 +108,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
     /// `get` when the lock was taken: takes it, waiting, then takes an item or waits for one.
     @inlinable @inline(never)
     func getContended(block: Bool, timeout: Double?) throws(ThreadingError) -> Element {
-        FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
+        lockContended()
         if let item = takeReady() { return item }
         return try getSlow(block: block, timeout: timeout)
     }
@@ -220,9 +220,13 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable {
 
     @inlinable @inline(__always)
     func lock() {
-        if !FencelessLock.tryLock(word) {
-            FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
-        }
+        if !FencelessLock.tryLock(word) { lockContended() }
+    }
+
+    /// Takes the lock after a failed `tryLock`, waiting as long as it takes.
+    @inlinable @inline(__always)
+    func lockContended() {
+        FencelessLock.lockContended(address(of: word), sleepers: address(of: sleepers), fenced: fenced)
     }
 
     @inlinable @inline(__always)

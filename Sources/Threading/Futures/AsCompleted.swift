@@ -68,17 +68,15 @@ final class AsCompletedState<T: Sendable>: @unchecked Sendable {
     init(futures: [Future<T>], limit: Result<WaitLimit, ThreadingError>) {
         total = futures.count
         self.limit = limit
-        var done: [Future<T>] = []
-        var watched: [Future<T>] = []
         let waiter = futures.allSatisfy(\.isDone) ? nil : FutureWaiter(mode: .asCompleted, remaining: 0)
-        for future in futures {
-            if let waiter, future.addWaiter(waiter) {
-                watched.append(future)
-            } else {
-                done.append(future)
-            }
-        }
-        ready = done.reversed()
+        // Which futures hold the waiter, as flags: unspecialized, an `append` to an array of
+        // `Future<T>` here would cost a metadata lookup a future (see `pick`).
+        var registered: [Bool] = []
+        registered.reserveCapacity(futures.count)
+        for future in futures { registered.append(waiter.map { future.addWaiter($0) } ?? false) }
+        let watchedCount = registered.reduce(0) { $0 + ($1 ? 1 : 0) }
+        let watched = pick(futures, flagged: registered, true, count: watchedCount)
+        ready = pick(futures, flagged: registered, false, count: futures.count - watchedCount).reversed()
         self.watched = watched
         for (index, future) in watched.enumerated() { watchedIndex[ObjectIdentifier(future)] = index }
         self.waiter = watched.isEmpty ? nil : waiter

@@ -73,20 +73,20 @@ func waitForUnique<T>(
         waitForAll(futures, until: deadline)
         return split(futures)
     }
-    var watched: [Future<T>] = []
-    watched.reserveCapacity(futures.count - doneCount)
     // Every future is counted once: by its own notification, or here if it is done already
-    // (some may have finished since the count above).
+    // (some may have finished since the count above). Which ones hold the waiter is kept as
+    // flags: an array of `Future<T>` built here, unspecialized, would cost a metadata lookup a
+    // future (see `split`).
     let waiter = FutureWaiter(mode: mode, remaining: futures.count)
+    var registered: [Bool] = []
+    registered.reserveCapacity(futures.count)
     for future in futures {
-        if future.addWaiter(waiter) {
-            watched.append(future)
-        } else {
-            waiter.futureDone(future, failed: future.hasFailed)
-        }
+        let added = future.addWaiter(waiter)
+        if !added { waiter.futureDone(future, failed: future.hasFailed) }
+        registered.append(added)
     }
     waiter.wait(until: deadline)
-    for future in watched { future.removeWaiter(waiter) }
+    for (future, added) in zip(futures, registered) where added { future.removeWaiter(waiter) }
     return split(futures)
 }
 
@@ -102,24 +102,29 @@ private func waitForAll<T>(_ futures: [Future<T>], until deadline: Deadline) {
 }
 
 /// The futures done and not done now, in their order.
-///
-/// Unspecialized (it runs for any `T`), so it fills the two arrays through their buffers: an
-/// `append` here would look up `Array<Future<T>>`'s metadata in the runtime's cache on every
-/// call, about 330 instructions a future.
 private func split<T>(_ futures: [Future<T>]) -> (done: [Future<T>], notDone: [Future<T>]) {
     let isDone = futures.map { $0.isDone }
     let doneCount = isDone.reduce(0) { $0 + ($1 ? 1 : 0) }
     if doneCount == futures.count { return (futures, []) }
     if doneCount == 0 { return ([], futures) }
-    func pick(_ wanted: Bool, count: Int) -> [Future<T>] {
-        [Future<T>](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var next = 0
-            for (future, done) in zip(futures, isDone) where done == wanted {
-                (buffer.baseAddress! + next).initialize(to: future)
-                next += 1
-            }
-            initialized = next
+    return (
+        pick(futures, flagged: isDone, true, count: doneCount),
+        pick(futures, flagged: isDone, false, count: futures.count - doneCount)
+    )
+}
+
+/// The `count` futures whose flag in `flags` is `wanted`, in their order.
+///
+/// For code that runs unspecialized (for any `T`): it fills the array through its buffer, where
+/// an `append` would look up `Array<Future<T>>`'s metadata in the runtime's cache on every call,
+/// about 330 instructions a future.
+func pick<T>(_ futures: [Future<T>], flagged flags: [Bool], _ wanted: Bool, count: Int) -> [Future<T>] {
+    [Future<T>](unsafeUninitializedCapacity: count) { buffer, initialized in
+        var next = 0
+        for (future, flag) in zip(futures, flags) where flag == wanted {
+            (buffer.baseAddress! + next).initialize(to: future)
+            next += 1
         }
+        initialized = next
     }
-    return (pick(true, count: doneCount), pick(false, count: futures.count - doneCount))
 }
